@@ -1,0 +1,5 @@
+import sys
+
+from stemsplit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,88 @@
+"""STFT, masks and band extension: pure functions on tensors.
+
+Shapes use C for audio channels, S for stems, K for frequency bins
+(``n_fft // 2 + 1``), T for frames and F for the bins the network sees.
+"""
+
+from __future__ import annotations
+
+import torch
+
+# Spleeter's epsilon in the ratio mask; keeps silent bins defined and masks summing to one.
+MASK_EPS = 1e-10
+
+
+def hann(n_fft: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Periodic Hann window (what Spleeter and torch.stft use)."""
+    return torch.hann_window(n_fft, periodic=True, device=device)
+
+
+def stft(audio: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor) -> torch.Tensor:
+    """``(C, N)`` float audio -> ``(C, K, T)`` complex spectrum, centred, zero-padded edges.
+
+    T = 1 + N // hop. Zero (not reflect) padding matches Spleeter's estimator.
+    """
+    return torch.stft(audio, n_fft=n_fft, hop_length=hop, window=window, center=True,
+                      pad_mode="constant", return_complex=True)
+
+
+def istft(spec: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor,
+          length: int) -> torch.Tensor:
+    """``(..., K, T)`` complex -> ``(..., length)`` audio; exact inverse of :func:`stft`."""
+    lead = spec.shape[:-2]
+    flat = spec.reshape(-1, *spec.shape[-2:])
+    out = torch.istft(flat, n_fft=n_fft, hop_length=hop, window=window, center=True,
+                      length=length)
+    return out.reshape(*lead, length)
+
+
+def ratio_masks(soft_masks: torch.Tensor, magnitude: torch.Tensor) -> torch.Tensor:
+    """Spleeter's ratio masks from the networks' soft masks.
+
+    Args:
+        soft_masks: ``(S, ..., F)`` per-stem network outputs in [0, 1].
+        magnitude: ``(..., F)`` mixture magnitude the networks saw.
+
+    Returns:
+        ``(S, ...,  F)`` masks m_i = (s_i^2 + eps/S) / (sum_j s_j^2 + eps) with
+        s_i = soft_mask_i * |X|; they sum to one over S, so stems sum to the mix.
+    """
+    power = (soft_masks * magnitude).square()
+    n = soft_masks.shape[0]
+    return (power + MASK_EPS / n) / (power.sum(dim=0, keepdim=True) + MASK_EPS)
+
+
+EXTENSIONS = ("top", "average", "zeros")
+
+
+def extend_masks(masks: torch.Tensor, total_bins: int, mode: str = "top",
+                 top_bins: int = 64) -> torch.Tensor:
+    """Give every bin above the network's band to the stems, keeping sum-to-one.
+
+    Args:
+        masks: ``(S, ..., F)`` ratio masks for the modelled band.
+        total_bins: K, the number of bins of the full spectrum.
+        mode: ``top``: each frame's mean over the highest ``top_bins`` modelled bins
+            (a stem that owns the top of the band keeps its air and sibilance);
+            ``average``: each frame's mean over the whole modelled band (Spleeter's
+            'average' option); ``zeros``: Spleeter's default, all stems silent up
+            there except the last, which takes the rest (so the stems still sum
+            to the mix).
+
+    Returns:
+        ``(S, ..., K)`` masks.
+    """
+    n_model = masks.shape[-1]
+    extra = total_bins - n_model
+    if extra <= 0:
+        return masks[..., :total_bins]
+    if mode == "top":
+        fill = masks[..., -top_bins:].mean(dim=-1, keepdim=True)
+    elif mode == "average":
+        fill = masks.mean(dim=-1, keepdim=True)
+    elif mode == "zeros":
+        fill = torch.zeros_like(masks[..., :1])
+        fill[-1] = 1.0
+    else:
+        raise ValueError(f"unknown mask extension {mode!r}; choose from {EXTENSIONS}")
+    return torch.cat([masks, fill.expand(*fill.shape[:-1], extra)], dim=-1)
