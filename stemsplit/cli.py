@@ -1,0 +1,270 @@
+"""Command line: `stemsplit` opens the window; `stemsplit separate ...` runs headless.
+
+Exit codes of `separate`: 0 every input succeeded (or was skipped because its
+outputs exist), 1 some inputs failed, 2 every input failed or the command line
+was wrong, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from stemsplit import __version__
+
+EXIT_OK, EXIT_PARTIAL, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_separate_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from stemsplit.core.audio_write import BIT_DEPTHS, FORMATS
+    from stemsplit.core.registry import DEFAULT_MODEL
+
+    p = sub.add_parser(
+        "separate", help="split audio files into stems",
+        description="Split songs into stems. Writes OUT/<song name>/<stem>.<ext> per input.")
+    p.add_argument("inputs", nargs="+", type=Path, help="audio files or folders (searched "
+                   "recursively for audio files)")
+    p.add_argument("-o", "--output", type=Path, default=Path("separated"),
+                   help="output folder (default: ./separated)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL};"
+                   " see 'stemsplit models list')")
+    p.add_argument("--format", choices=list(FORMATS), default="wav", help="default: wav")
+    p.add_argument("--bit-depth", choices=list(BIT_DEPTHS), default="24",
+                   help="16 (TPDF-dithered), 24 or 32f float (default: 24)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                   help="where the network runs (default: auto = CUDA, then MPS, then CPU)")
+    p.add_argument("--stems", default=None,
+                   help="comma-separated stems to write (default: all), e.g. vocals")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing outputs (default: skip inputs whose outputs exist)")
+    p.add_argument("--downmix", action="store_true",
+                   help="fold files with more than two channels to stereo instead of refusing")
+    p.add_argument("--quiet", "-q", action="store_true", help="print errors only")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stemsplit",
+        description="Split songs into stems. With no command, opens the window "
+                    "(optionally with FILE loaded).")
+    parser.add_argument("--version", action="version", version=f"stemsplit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    build_separate_parser(sub)
+    try:
+        from stemsplit.cli_models import add_models_command
+    except ImportError:  # model management not available in this build
+        pass
+    else:
+        add_models_command(sub)
+    return parser
+
+
+def build_gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stemsplit",
+        usage="stemsplit [FILE] | stemsplit separate ... | stemsplit models ...",
+        description="Open the stemsplit window, optionally with FILE loaded. "
+                    "Commands: 'separate' (headless batch splitting), 'models' (manage models). "
+                    "'stemsplit COMMAND --help' for details.")
+    parser.add_argument("files", nargs="*", help="a song to open")
+    parser.add_argument("--version", action="version", version=f"stemsplit {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="separate a few seconds of the demo song headless and check it")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"separate", "models"}
+    if argv and argv[0] in commands:
+        args = build_parser().parse_args(argv)
+        if args.command == "separate":
+            return run_separate(args)
+        return args.handler(args)
+    if argv and argv[0] in ("-h", "--help") and len(argv) == 1:
+        build_gui_parser().print_help()
+        print("\ncommands:")
+        build_parser().print_help()
+        return EXIT_OK
+    args = build_gui_parser().parse_args(argv)
+    if args.self_test:
+        from stemsplit.selftest import run_self_test
+
+        return run_self_test()
+    from stemsplit.gui.app import run
+
+    return run(args.files)
+
+
+# -- separate -----------------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    source: Path
+    out_dir: Path
+
+
+def collect_inputs(inputs: list[Path], output: Path) -> tuple[list[Job], list[str]]:
+    """Expand folders, drop duplicates and give each input its own output folder."""
+    from stemsplit.core.audio_io import AUDIO_EXTENSIONS
+
+    files: list[Path] = []
+    errors: list[str] = []
+    for item in inputs:
+        if item.is_dir():
+            found = sorted(p for p in item.rglob("*")
+                           if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+            if not found:
+                errors.append(f"{item}: no audio files in this folder")
+            files.extend(found)
+        else:
+            files.append(item)  # missing or odd files get their error when loaded
+    seen: set[Path] = set()
+    taken: set[str] = set()
+    jobs = []
+    for f in files:
+        key = f.resolve() if f.exists() else f.absolute()
+        if key in seen:
+            continue
+        seen.add(key)
+        name = f.stem
+        if name in taken:  # song.mp3 and song.wav in one batch must not share a folder
+            name = f"{f.stem} ({f.suffix.lstrip('.') or 'file'})"
+        n = 2
+        while name in taken:
+            name, n = f"{f.stem} ({n})", n + 1
+        taken.add(name)
+        jobs.append(Job(f, output / name))
+    return jobs, errors
+
+
+def run_separate(args: argparse.Namespace) -> int:
+    from stemsplit.cli_progress import ProgressLine, format_duration
+    from stemsplit.core.audio_io import probe_duration
+    from stemsplit.core.audio_write import OutputFormat
+    from stemsplit.core.errors import StemsplitError
+    from stemsplit.core.registry import get_model
+
+    try:
+        info = get_model(args.model)
+        fmt = OutputFormat(args.format, args.bit_depth)
+        wanted = _parse_stems(args.stems, info.stems)
+    except StemsplitError as exc:
+        print(f"stemsplit: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    jobs, problems = collect_inputs(args.inputs, args.output)
+    for text in problems:
+        print(f"error: {text}", file=sys.stderr)
+    if not jobs:
+        return EXIT_FAILED
+    durations = [probe_duration(j.source) or 0.0 for j in jobs]
+    progress = ProgressLine(sum(durations), len(jobs), quiet=args.quiet)
+    separator = None
+    ok = failed = 0
+    failed += len(problems)
+    for index, (job, seconds) in enumerate(zip(jobs, durations, strict=True), start=1):
+        outputs = {s: job.out_dir / f"{s}.{fmt.extension}" for s in wanted}
+        existing = [p for p in outputs.values() if p.exists()]
+        if existing and not args.overwrite:
+            progress.message(f"skipped {job.source.name}: {existing[0]} exists "
+                             "(use --overwrite to replace)")
+            progress.file_done(seconds)
+            ok += 1
+            continue
+        try:
+            if separator is None:
+                separator = _make_separator(args, info)
+            started = time.perf_counter()
+            length = _separate_one(separator, job, outputs, fmt, args, progress, index, seconds)
+            took = time.perf_counter() - started
+            progress.file_done(seconds)
+            progress.message(
+                f"done {job.source.name} -> {job.out_dir}/ ({', '.join(wanted)}; "
+                f"{format_duration(length)} in {took:.1f} s, {length / max(took, 1e-9):.1f}x "
+                f"real time on {separator.device.type})")
+            ok += 1
+        except KeyboardInterrupt:
+            progress.clear()
+            print(f"interrupted: {job.source.name} left unwritten", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except StemsplitError as exc:
+            progress.file_done(seconds)
+            message = str(exc) if job.source.name in str(exc) else f"{job.source.name}: {exc}"
+            progress.message(f"error: {message}", error=True)
+            if args.debug:
+                traceback.print_exc()
+            failed += 1
+            if separator is None and not _is_input_error(exc):
+                return EXIT_FAILED  # the model itself cannot load: every input would fail
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+            progress.file_done(seconds)
+            progress.message(f"error: {job.source.name}: unexpected {type(exc).__name__}: {exc}"
+                             + ("" if args.debug else " (run with --debug for details)"),
+                             error=True)
+            if args.debug:
+                traceback.print_exc()
+            failed += 1
+    if failed and not ok:
+        return EXIT_FAILED
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _parse_stems(text: str | None, stems: tuple[str, ...]) -> tuple[str, ...]:
+    from stemsplit.core.errors import StemsplitError
+
+    if not text:
+        return stems
+    wanted = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    unknown = [s for s in wanted if s not in stems]
+    if unknown or not wanted:
+        raise StemsplitError(f"unknown stem(s) {', '.join(unknown) or '(none given)'}; "
+                             f"this model has: {', '.join(stems)}")
+    return wanted
+
+
+def _is_input_error(exc: Exception) -> bool:
+    from stemsplit.core.errors import AudioLoadError, AudioWriteError
+
+    return isinstance(exc, (AudioLoadError, AudioWriteError))
+
+
+def _make_separator(args: argparse.Namespace, info):
+    from stemsplit.core.separator import Separator
+
+    return Separator(info, device=args.device)
+
+
+def _separate_one(separator, job: Job, outputs: dict[str, Path], fmt, args, progress,
+                  index: int, seconds: float) -> float:
+    """Separate one file, streaming each stem to a temporary file; returns its duration."""
+    from stemsplit.core.audio_io import load_audio
+    from stemsplit.core.audio_write import AudioWriter
+
+    audio = load_audio(job.source, downmix=args.downmix)
+    seconds = seconds or audio.duration_s
+    writers = {}
+    try:
+        for stem, path in outputs.items():
+            writers[stem] = AudioWriter(path, audio.sample_rate, audio.channels, fmt,
+                                        overwrite=args.overwrite)
+        for p in separator.iter_separate(audio.samples, audio.sample_rate):
+            if p.stems is not None:
+                for stem, writer in writers.items():
+                    writer.write(p.stems.audio[stem])
+            progress.update(index, job.source.name, p.fraction, seconds, p.eta_s)
+        for writer in writers.values():
+            writer.commit()
+            if writer.clipped:
+                progress.message(f"warning: {writer.path.name}: {writer.clipped} samples above "
+                                 "full scale were clipped (use --bit-depth 32f to keep them)")
+    finally:
+        for writer in writers.values():
+            writer.abort()  # no-op for committed files; removes temporary files otherwise
+    return audio.duration_s
