@@ -46,7 +46,7 @@ class EngineOptions:
 
     overlap_s: float = 1.0
     batch_size: int = 1
-    extension: str = "top"
+    extension: str = "average"
     model_bins: int | None = None
 
 
