@@ -1,0 +1,83 @@
+"""`stemsplit separate` end to end on real files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from stemsplit.cli import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, main
+from tests.conftest import db
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory, demo_audio):
+    folder = tmp_path_factory.mktemp("songs")
+    clip = demo_audio.samples[:, : 44100 * 4]
+    sf.write(folder / "stereo.flac", clip.T, 44100, subtype="PCM_24")
+    sf.write(folder / "mono48k.wav", clip[0], 48000, subtype="PCM_16")  # plays faster; fine
+    (folder / "corrupt.mp3").write_bytes(b"\x00garbage" * 500)
+    return folder, clip
+
+
+def test_batch_with_a_bad_file(songs, tmp_path, capsys):
+    folder, clip = songs
+    out = tmp_path / "out"
+    rc = main(["separate", str(folder / "stereo.flac"), str(folder / "corrupt.mp3"),
+               str(folder / "mono48k.wav"), "-o", str(out)])
+    assert rc == EXIT_PARTIAL
+    err = capsys.readouterr().err
+    assert "corrupt.mp3" in err and "Traceback" not in err
+    voc, rate = sf.read(out / "stereo" / "vocals.wav", always_2d=True)
+    acc, _ = sf.read(out / "stereo" / "accompaniment.wav", always_2d=True)
+    assert rate == 44100 and voc.shape == (clip.shape[1], 2)
+    assert sf.info(out / "stereo" / "vocals.wav").subtype == "PCM_24"
+    residual = clip.T - voc - acc
+    assert db(np.sum(residual ** 2) / np.sum(clip ** 2)) < -50  # 24-bit keeps the sum
+    mono, rate = sf.read(out / "mono48k" / "vocals.wav", always_2d=True)
+    assert rate == 48000 and mono.shape == (clip.shape[1], 1)
+    assert not (out / "corrupt").exists() or not any((out / "corrupt").iterdir())
+    assert not list(out.rglob("*.partial"))
+
+
+def test_existing_outputs_are_skipped_unless_overwrite(songs, tmp_path, capsys):
+    folder, _ = songs
+    out = tmp_path / "out"
+    target = out / "stereo" / "vocals.flac"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"my precious take")
+    args = ["separate", str(folder / "stereo.flac"), "-o", str(out), "--format", "flac",
+            "--bit-depth", "16", "--stems", "vocals"]
+    assert main(args) == EXIT_OK
+    assert target.read_bytes() == b"my precious take"
+    assert "skipped" in capsys.readouterr().out
+    assert main([*args, "--overwrite"]) == EXIT_OK
+    info = sf.info(target)
+    assert info.format == "FLAC" and info.subtype == "PCM_16"
+    assert not (out / "stereo" / "accompaniment.flac").exists()
+
+
+def test_folder_input_and_total_failure(songs, tmp_path):
+    folder, _ = songs
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.wav").write_bytes(b"RIFF....nonsense")
+    assert main(["separate", str(bad), "-o", str(tmp_path / "o"), "-q"]) == EXIT_FAILED
+    assert main(["separate", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "o")]) \
+        == EXIT_FAILED
+
+
+def test_unknown_stem_is_a_usage_error(songs, tmp_path, capsys):
+    folder, _ = songs
+    rc = main(["separate", str(folder / "stereo.flac"), "-o", str(tmp_path), "--stems", "drums"])
+    assert rc == EXIT_FAILED
+    assert "drums" in capsys.readouterr().err
+
+
+def test_entry_point_runs_as_a_module(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "stemsplit", "separate", "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "--bit-depth" in result.stdout
