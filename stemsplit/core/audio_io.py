@@ -60,8 +60,7 @@ def load_audio(path: str | Path, downmix: bool = False) -> Audio:
     if path.stat().st_size == 0:
         raise AudioLoadError(f"{path.name}: the file is empty")
     try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
-        samples = np.ascontiguousarray(data.T)
+        samples, rate = _read_with_soundfile(path)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         samples, rate = _decode_with_ffmpeg(path)
     except OSError as exc:
@@ -98,6 +97,26 @@ def downmix_to_stereo(samples: np.ndarray) -> np.ndarray:
         left, right = samples[0::2].sum(axis=0), samples[1::2].sum(axis=0)
         scale = float(max((c + 1) // 2, 1))
     return (np.stack([left, right]) / np.float32(scale)).astype(np.float32)
+
+
+READ_BLOCK = 1 << 20  # frames per read: keeps the peak near one copy of the song
+
+
+def _read_with_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    """Read straight into a ``(channels, frames)`` array, block by block (no second copy)."""
+    with sf.SoundFile(path) as f:
+        frames = f.frames if f.seekable() and f.frames > 0 else -1
+        if frames < 0:  # length unknown: let soundfile grow the buffer
+            return np.ascontiguousarray(f.read(dtype="float32", always_2d=True).T), f.samplerate
+        out = np.empty((f.channels, frames), dtype=np.float32)
+        pos = 0
+        while pos < frames:
+            block = f.read(min(READ_BLOCK, frames - pos), dtype="float32", always_2d=True)
+            if not len(block):
+                break  # truncated file: keep what is there
+            out[:, pos: pos + len(block)] = block.T
+            pos += len(block)
+        return out[:, :pos], f.samplerate
 
 
 def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
