@@ -43,6 +43,9 @@ def build_separate_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentP
                    help="replace existing outputs (default: skip inputs whose outputs exist)")
     p.add_argument("--downmix", action="store_true",
                    help="fold files with more than two channels to stereo instead of refusing")
+    from stemsplit.cli_export import add_export_arguments
+
+    add_export_arguments(p)
     p.add_argument("--quiet", "-q", action="store_true", help="print errors only")
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return p
@@ -146,15 +149,15 @@ def collect_inputs(inputs: list[Path], output: Path) -> tuple[list[Job], list[st
 
 
 def run_separate(args: argparse.Namespace) -> int:
+    from stemsplit.cli_export import output_options_from_args
     from stemsplit.cli_progress import ProgressLine, format_duration
     from stemsplit.core.audio_io import probe_duration
-    from stemsplit.core.audio_write import OutputFormat
     from stemsplit.core.errors import StemsplitError
     from stemsplit.core.registry import get_model
 
     try:
         info = get_model(args.model)
-        fmt = OutputFormat(args.format, args.bit_depth)
+        options = output_options_from_args(args)
         wanted = _parse_stems(args.stems, info.stems)
     except StemsplitError as exc:
         print(f"stemsplit: error: {exc}", file=sys.stderr)
@@ -170,9 +173,14 @@ def run_separate(args: argparse.Namespace) -> int:
     ok = failed = 0
     failed += len(problems)
     for index, (job, seconds) in enumerate(zip(jobs, durations, strict=True), start=1):
-        outputs = {s: job.out_dir / f"{s}.{fmt.extension}" for s in wanted}
+        try:
+            # <rate> in a pattern needs the real rate; other patterns ignore it
+            outputs = _output_paths(options, job, wanted, info, options.rate or 44100)
+        except StemsplitError as exc:
+            print(f"stemsplit: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         existing = [p for p in outputs.values() if p.exists()]
-        if existing and not args.overwrite:
+        if existing and not args.overwrite and "<rate>" not in options.pattern:
             progress.message(f"skipped {job.source.name}: {existing[0]} exists "
                              "(use --overwrite to replace)")
             progress.file_done(seconds)
@@ -182,7 +190,8 @@ def run_separate(args: argparse.Namespace) -> int:
             if separator is None:
                 separator = _make_separator(args, info)
             started = time.perf_counter()
-            length = _separate_one(separator, job, outputs, fmt, args, progress, index, seconds)
+            length = _separate_one(separator, job, wanted, options, args, progress, index,
+                                   seconds)
             took = time.perf_counter() - started
             progress.file_done(seconds)
             progress.message(
@@ -241,30 +250,38 @@ def _make_separator(args: argparse.Namespace, info):
     return Separator(info, device=args.device)
 
 
-def _separate_one(separator, job: Job, outputs: dict[str, Path], fmt, args, progress,
+def _output_paths(options, job: Job, wanted, info, sample_rate: int) -> dict[str, Path]:
+    from stemsplit.cli_export import stem_paths
+
+    return stem_paths(options, job.out_dir, job.source.stem, wanted, info.stems, info.name,
+                      sample_rate)
+
+
+def _separate_one(separator, job: Job, wanted, options, args, progress,
                   index: int, seconds: float) -> float:
-    """Separate one file, streaming each stem to a temporary file; returns its duration."""
+    """Separate one file, streaming the stems to temporary files that are renamed into place
+    together at the end (all or none); returns the song's duration."""
+    from stemsplit.cli_export import StemStreamWriter
     from stemsplit.core.audio_io import load_audio
-    from stemsplit.core.audio_write import AudioWriter
+    from stemsplit.core.errors import AudioWriteError
 
     audio = load_audio(job.source, downmix=args.downmix)
     seconds = seconds or audio.duration_s
-    writers = {}
+    outputs = _output_paths(options, job, wanted, separator.info, audio.sample_rate)
+    existing = [p for p in outputs.values() if p.exists()]
+    if existing and not args.overwrite:
+        raise AudioWriteError(f"{existing[0]} exists (use --overwrite to replace)")
+    writer = StemStreamWriter(outputs, audio.sample_rate, audio.channels, audio.frames,
+                              options, args.overwrite)
     try:
-        for stem, path in outputs.items():
-            writers[stem] = AudioWriter(path, audio.sample_rate, audio.channels, fmt,
-                                        overwrite=args.overwrite)
         for p in separator.iter_separate(audio.samples, audio.sample_rate):
             if p.stems is not None:
-                for stem, writer in writers.items():
-                    writer.write(p.stems.audio[stem])
+                writer.write(p.stems.audio)
             progress.update(index, job.source.name, p.fraction, seconds, p.eta_s)
-        for writer in writers.values():
-            writer.commit()
-            if writer.clipped:
-                progress.message(f"warning: {writer.path.name}: {writer.clipped} samples above "
-                                 "full scale were clipped (use --bit-depth 32f to keep them)")
+        writer.commit()
+        for stem, count in writer.clipped.items():
+            progress.message(f"warning: {outputs[stem].name}: {count} samples above full scale "
+                             "were clipped (use --peaks normalise or --bit-depth 32f)")
     finally:
-        for writer in writers.values():
-            writer.abort()  # no-op for committed files; removes temporary files otherwise
+        writer.abort()  # no-op once committed; removes temporary files otherwise
     return audio.duration_s

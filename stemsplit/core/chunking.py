@@ -44,5 +44,6 @@ def crossfade_weights(c: Chunk) -> np.ndarray:
     if c.fade_in:
         w[: c.fade_in] = (np.arange(c.fade_in, dtype=np.float32) + 0.5) / c.fade_in
     if c.fade_out:
-        w[c.length - c.fade_out:] = 1.0 - (np.arange(c.fade_out, dtype=np.float32) + 0.5) / c.fade_out
+        ramp = (np.arange(c.fade_out, dtype=np.float32) + 0.5) / c.fade_out
+        w[c.length - c.fade_out:] = 1.0 - ramp
     return w

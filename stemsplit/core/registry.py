@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stemsplit.core import weights
+from stemsplit.core import model_store, weights
 from stemsplit.core.errors import ModelError
 from stemsplit.core.unet import UNetConfig
 
@@ -32,6 +32,9 @@ class ModelInfo:
         load_weights: returns one dict of arrays per stem, or raises ModelError.
         is_installed: whether the weights are on this machine.
         licence: shown in Help > About.
+        archive: name of the release archive to download (``model_store``), or
+            None for a built-in model.
+        download_mb: approximate download size, shown before downloading.
     """
 
     name: str
@@ -46,6 +49,8 @@ class ModelInfo:
     frames: int = 512
     unet: UNetConfig = field(default_factory=UNetConfig)
     licence: str = "Deezer Spleeter pretrained weights, MIT licence"
+    archive: str | None = None
+    download_mb: int | None = None
 
 
 def _builtin_2stems_weights() -> list[dict[str, np.ndarray]]:
@@ -88,4 +93,41 @@ register(ModelInfo(
     stems=("vocals", "accompaniment"),
     load_weights=_builtin_2stems_weights,
     is_installed=_builtin_2stems_installed,
+))
+
+
+def _downloaded(name: str, n_stems: int) -> tuple[Callable[[], list[dict[str, np.ndarray]]],
+                                                 Callable[[], bool]]:
+    """Loader and installed-check for a model that model_store downloads and converts."""
+    return (lambda: model_store.load_weights(name, n_stems),
+            lambda: model_store.is_installed(name))
+
+
+# Spleeter's 4- and 5-stem configs use ELU in encoder and decoder; loading them with
+# the 2-stem LeakyReLU/ReLU would "work" and produce garbage (DESIGN.md).
+_ELU = UNetConfig(encoder_activation="elu", decoder_activation="elu")
+
+_load4, _installed4 = _downloaded("4stems", 4)
+register(ModelInfo(
+    name="4stems",
+    title="4 stems: vocals / drums / bass / other (Spleeter U-Net, download)",
+    stems=("vocals", "drums", "bass", "other"),
+    load_weights=_load4,
+    is_installed=_installed4,
+    unet=_ELU,
+    archive="4stems",
+    download_mb=150,
+))
+
+_load5, _installed5 = _downloaded("5stems", 5)
+register(ModelInfo(
+    name="5stems",
+    title="5 stems: vocals / piano / drums / bass / other (Spleeter U-Net, download)",
+    stems=("vocals", "piano", "drums", "bass", "other"),
+    load_weights=_load5,
+    is_installed=_installed5,
+    # softmax_unet: logits compete across stems instead of per-stem sigmoids.
+    unet=UNetConfig(encoder_activation="elu", decoder_activation="elu", sigmoid_head=False),
+    archive="5stems",
+    download_mb=190,
 ))

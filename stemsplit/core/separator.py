@@ -20,7 +20,7 @@ import soxr
 import torch
 
 from stemsplit.core import dsp
-from stemsplit.core.chunking import Chunk, crossfade_weights, plan_chunks
+from stemsplit.core.chunking import crossfade_weights, plan_chunks
 from stemsplit.core.device import configure_cpu_threads, is_out_of_memory, resolve_device
 from stemsplit.core.errors import Cancelled, StemsplitError
 from stemsplit.core.registry import DEFAULT_MODEL, ModelInfo, get_model

@@ -281,8 +281,9 @@ def read_checkpoint(path: Path, skip_optimizer: bool = True) -> dict[str, np.nda
         if entry.offset + entry.size > shard.size:
             raise CheckpointError(f"variable {name} lies past the end of its data shard "
                                   "(truncated download?)")
-        raw = shard[entry.offset:entry.offset + entry.size]
-        arrays[name] = np.frombuffer(raw.tobytes(), dtype=dtype).reshape(entry.shape)
+        # np.array copies out of the memmap: writable, and the file can be closed/deleted.
+        raw = np.array(shard[entry.offset:entry.offset + entry.size])
+        arrays[name] = raw.view(dtype).reshape(entry.shape)
     return arrays
 
 

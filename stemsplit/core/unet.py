@@ -92,7 +92,7 @@ def phase_conv(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor) -> tor
 
 
 def unshuffle_kernel(weight: torch.Tensor) -> torch.Tensor:
-    """Rewrite a ``(cout, cin, 5, 5)`` stride-2 kernel (TF 'same' padding) for :func:`unshuffle_conv`.
+    """Rewrite a ``(cout, cin, 5, 5)`` stride-2 "same" kernel for :func:`unshuffle_conv`.
 
     Padding 1-before/2-after then a 5x5 stride-2 convolution equals pixel_unshuffle(2)
     then a 3x3 stride-1 convolution over 4*cin channels: tap u of the 3x3 window

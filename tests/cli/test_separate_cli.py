@@ -81,3 +81,19 @@ def test_entry_point_runs_as_a_module(tmp_path):
     result = subprocess.run([sys.executable, "-m", "stemsplit", "separate", "--help"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "--bit-depth" in result.stdout
+
+
+def test_rate_pattern_and_peaks(songs, tmp_path):
+    folder, clip = songs
+    out = tmp_path / "out"
+    rc = main(["separate", str(folder / "stereo.flac"), "-o", str(out), "--rate", "48k",
+               "--name-pattern", "<song> - <stem>", "--bit-depth", "32f", "-q"])
+    assert rc == EXIT_OK
+    voc, rate = sf.read(out / "stereo" / "stereo - vocals.wav", always_2d=True)
+    acc, _ = sf.read(out / "stereo" / "stereo - accompaniment.wav", always_2d=True)
+    assert rate == 48000 and voc.shape[0] == round(clip.shape[1] * 48000 / 44100)
+    # sample 0 stays sample 0: the resampled sum matches the resampled mix
+    import soxr
+    mix48 = soxr.resample(clip.T, 44100, 48000)
+    n = min(len(mix48), len(voc)) - 100
+    assert db(np.sum((mix48[:n] - voc[:n] - acc[:n]) ** 2) / np.sum(mix48[:n] ** 2)) < -40

@@ -1,0 +1,404 @@
+"""Export dialog (Ctrl+E): stems, format, bit depth, rate, folder, name pattern, what you hear.
+
+The dialog only gathers choices and shows progress; every decision about
+audio (names, rates, peaks, atomic writing) is made by ``stemsplit.core.export``
+on a worker thread. Choices are remembered under ``export.*`` settings keys.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stemsplit.core.audio_write import OutputFormat
+from stemsplit.core.errors import Cancelled, StemsplitError
+from stemsplit.core.export import (
+    DEFAULT_PATTERN,
+    MIX_STEM_NAME,
+    existing,
+    expand_pattern,
+    export_mix,
+    export_stems,
+    normalise_factor,
+    peak_of,
+    planned_paths,
+)
+from stemsplit.core.stems import StemSet
+from stemsplit.settings import Settings
+
+FORMATS = [("wav", "WAV"), ("flac", "FLAC"), ("aiff", "AIFF")]
+DEPTHS = [("16", "16-bit (TPDF dither)"), ("24", "24-bit"), ("32f", "32-bit float")]
+RATES = [(0, "Original"), (44100, "44.1 kHz"), (48000, "48 kHz")]
+
+
+@dataclass
+class ExportJob:
+    """Everything the worker needs; built on the GUI thread, read on the worker."""
+
+    stemset: StemSet
+    song: str
+    folder: Path
+    pattern: str
+    fmt: OutputFormat
+    rate: int | None
+    stems: list[str]
+    peaks: str
+    overwrite: bool
+    mix_gains: Sequence[float] | None = None  # None: no "what you hear" file
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def mix_path(self) -> Path:
+        name = expand_pattern(self.pattern, song=self.song, stem=MIX_STEM_NAME, fmt=self.fmt,
+                              model=self.stemset.model, n=0,
+                              rate=self.rate or self.stemset.sample_rate)
+        return self.folder / name
+
+    def paths(self) -> list[Path]:
+        out = planned_paths(self.stemset, self.folder, self.pattern, self.fmt, self.rate,
+                            self.stems, self.song) if self.stems else []
+        return out + ([self.mix_path()] if self.mix_gains is not None else [])
+
+
+class ExportThread(QThread):
+    """Runs one export off the GUI thread; talks back only through signals."""
+
+    progressed = Signal(float, str)
+    done = Signal(list)  # written paths
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, job: ExportJob, parent=None) -> None:
+        super().__init__(parent)
+        self.job = job
+
+    def run(self) -> None:
+        job = self.job
+        parts = len(job.stems) + (job.mix_gains is not None)
+        try:
+            written: list[Path] = []
+            if job.stems:
+                share = len(job.stems) / parts
+                written += export_stems(
+                    job.stemset, job.folder, job.pattern, job.fmt, job.rate, job.stems,
+                    job.overwrite, lambda f, n: self.progressed.emit(f * share, n), job.cancel,
+                    song=job.song, peaks=job.peaks)
+            if job.mix_gains is not None:
+                start = len(job.stems) / parts
+                written.append(export_mix(
+                    job.stemset, job.mix_path(), job.fmt, job.rate, job.mix_gains,
+                    job.overwrite,
+                    lambda f, n: self.progressed.emit(start + f * (1 - start), n),
+                    job.cancel, peaks=job.peaks))
+        except Cancelled:
+            self.cancelled.emit()
+        except StemsplitError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # a bug must reach the user, not kill the thread silently
+            self.failed.emit(f"export failed: {exc}")
+        else:
+            self.done.emit(written)
+
+
+class ExportDialog(QDialog):
+    """Choose what and how to export, then export with progress and cancel.
+
+    Args:
+        stemset: the separated song.
+        song: the song's name, used for ``<song>`` in file names.
+        settings: where choices are remembered (``export.*`` keys).
+        mix_gains: the mixer's effective linear gains per stem (mute and solo
+            applied), enabling "export what you hear"; None hides that option.
+    """
+
+    finished_export = Signal(list)  # paths written
+
+    def __init__(self, stemset: StemSet, song: str, settings: Settings,
+                 mix_gains: Sequence[float] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export stems")
+        self.stemset, self.song, self.settings = stemset, song, settings
+        self.mix_gains = None if mix_gains is None else [float(g) for g in mix_gains]
+        self.thread: ExportThread | None = None
+        self.written: list[Path] = []
+        self._build()
+        self._restore()
+        self._update()
+
+    # -- layout ---------------------------------------------------------------------
+
+    def _build(self) -> None:
+        stems_box = QGroupBox("Stems")
+        stems_layout = QVBoxLayout(stems_box)
+        self.stem_checks: dict[str, QCheckBox] = {}
+        for name in self.stemset.names:
+            box = QCheckBox(name)
+            box.setChecked(True)
+            box.toggled.connect(self._update)
+            stems_layout.addWidget(box)
+            self.stem_checks[name] = box
+        self.mix_check = QCheckBox("Also export what you hear (current mix, solo/mute/gain) "
+                                   "as one file")
+        self.mix_check.toggled.connect(self._update)
+        self.mix_check.setVisible(self.mix_gains is not None)
+        stems_layout.addWidget(self.mix_check)
+
+        self.format_combo = _combo(FORMATS)
+        self.depth_combo = _combo(DEPTHS)
+        self.rate_combo = _combo([(v, f"Original ({self.stemset.sample_rate} Hz)" if v == 0
+                                   else t) for v, t in RATES])
+        self.folder_edit = QLineEdit()
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(browse)
+        self.pattern_edit = QLineEdit()
+        self.pattern_edit.setToolTip("Fields: <song> <stem> <model> <n> <rate> <bits>")
+        self.preview = QLabel()
+        self.preview.setWordWrap(True)
+        for w in (self.format_combo, self.depth_combo, self.rate_combo):
+            w.currentIndexChanged.connect(self._update)
+        for w in (self.folder_edit, self.pattern_edit):
+            w.textChanged.connect(self._update)
+
+        form = QFormLayout()
+        form.addRow("Format", self.format_combo)
+        form.addRow("Bit depth", self.depth_combo)
+        form.addRow("Sample rate", self.rate_combo)
+        form.addRow("Folder", folder_row)
+        form.addRow("File names", self.pattern_edit)
+        form.addRow("Preview", self.preview)
+
+        self.peak = peak_of(self.stemset.stems)
+        self.peak_label = QLabel()
+        self.peak_label.setWordWrap(True)
+        self.normalise_check = QCheckBox("Normalise all stems by the same factor")
+        self.normalise_check.setChecked(self.peak > 1.0)
+        over = self.peak > 1.0
+        self.peak_label.setVisible(over)
+        self.normalise_check.setVisible(over)
+        if over:
+            self.peak_label.setText(
+                f"⚠ Peaks reach {20 * np.log10(self.peak):+.1f} dBFS, above full scale: 16- and "
+                "24-bit files would clip. Normalising lowers every stem by "
+                f"{-20 * np.log10(normalise_factor(self.peak)):.1f} dB, so their balance "
+                "survives and they still sum to the (quieter) mix.")
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setVisible(False)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.Cancel)
+        self.export_button.clicked.connect(self.start_export)
+        self.cancel_button.clicked.connect(self._cancel)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(stems_box)
+        layout.addLayout(form)
+        layout.addWidget(self.peak_label)
+        layout.addWidget(self.normalise_check)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.buttons)
+
+    # -- remembered choices -----------------------------------------------------------
+
+    def _restore(self) -> None:
+        s = self.settings
+        _select(self.format_combo, s.get("export.format", "wav"))
+        _select(self.depth_combo, s.get("export.bit_depth", "24"))
+        _select(self.rate_combo, s.get("export.rate", 0))
+        default_folder = (Path(self.stemset.meta["path"]).parent if self.stemset.meta.get("path")
+                          else Path.home())
+        self.folder_edit.setText(str(s.get("export.folder", str(default_folder))))
+        self.pattern_edit.setText(str(s.get("export.pattern", DEFAULT_PATTERN)))
+        unchecked = set(s.get("export.unchecked_stems", []))
+        for name, box in self.stem_checks.items():
+            box.setChecked(name not in unchecked)
+        self.mix_check.setChecked(bool(s.get("export.mix", False)) and self.mix_gains is not None)
+
+    def _remember(self) -> None:
+        self.settings.update({
+            "export.format": self.format_combo.currentData(),
+            "export.bit_depth": self.depth_combo.currentData(),
+            "export.rate": self.rate_combo.currentData(),
+            "export.folder": self.folder_edit.text().strip(),
+            "export.pattern": self.pattern_edit.text(),
+            "export.unchecked_stems": [n for n, b in self.stem_checks.items()
+                                       if not b.isChecked()],
+            "export.mix": self.mix_check.isChecked(),
+        })
+
+    # -- state ------------------------------------------------------------------------
+
+    def output_format(self) -> OutputFormat:
+        return OutputFormat(self.format_combo.currentData(), self.depth_combo.currentData())
+
+    def chosen_stems(self) -> list[str]:
+        return [n for n, b in self.stem_checks.items() if b.isChecked()]
+
+    def job(self, overwrite: bool = False) -> ExportJob:
+        """The export the current choices describe (raises StemsplitError if invalid)."""
+        folder = self.folder_edit.text().strip()
+        if not folder:
+            raise StemsplitError("choose a folder to export to")
+        want_mix = self.mix_check.isChecked() and self.mix_gains is not None
+        if not self.chosen_stems() and not want_mix:
+            raise StemsplitError("choose at least one stem")
+        return ExportJob(
+            self.stemset, self.song, Path(folder).expanduser(), self.pattern_edit.text(),
+            self.output_format(), self.rate_combo.currentData() or None, self.chosen_stems(),
+            "normalise" if self.normalise_check.isChecked() else "clip", overwrite,
+            self.mix_gains if want_mix else None)
+
+    def _update(self) -> None:
+        # FLAC stores integers only: offer float only where it exists.
+        flac = self.format_combo.currentData() == "flac"
+        item = self.depth_combo.model().item(self.depth_combo.findData("32f"))
+        item.setEnabled(not flac)
+        if flac and self.depth_combo.currentData() == "32f":
+            _select(self.depth_combo, "24")
+        try:
+            names = [p.name for p in self.job().paths()]
+            self.preview.setText("\n".join(names))
+            self.preview.setStyleSheet("")
+            ok = True
+        except StemsplitError as exc:
+            self.preview.setText(str(exc))
+            self.preview.setStyleSheet("color: #d04040;")
+            ok = False
+        busy = self.thread is not None
+        self.export_button.setEnabled(ok and not busy)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder",
+                                                  self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    # -- running ----------------------------------------------------------------------
+
+    def start_export(self) -> None:
+        """Check, ask before overwriting, then export on a worker thread."""
+        if self.thread is not None:
+            return
+        try:
+            job = self.job()
+            found = existing(job.paths())
+        except StemsplitError as exc:
+            self._show_error(str(exc))
+            return
+        if found:
+            if not self.ask_overwrite(found):
+                self._say("Nothing exported: the existing files were kept.")
+                return
+            job.overwrite = True
+        self._remember()
+        self._say("Exporting…")
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.thread = ExportThread(job, self)
+        self.thread.progressed.connect(self._on_progress)
+        self.thread.done.connect(self._on_done)
+        self.thread.failed.connect(self._show_error)
+        self.thread.cancelled.connect(self._on_cancelled)
+        self.thread.finished.connect(self._on_thread_finished)
+        self._update()
+        self.thread.start()
+
+    def ask_overwrite(self, paths: list[Path]) -> bool:
+        """A real question box; only an explicit "Replace" allows overwriting."""
+        box = QMessageBox(QMessageBox.Warning, "Replace files?",
+                          f"{len(paths)} file(s) already exist in {paths[0].parent}:",
+                          parent=self)
+        box.setInformativeText("\n".join(p.name for p in paths[:8])
+                               + ("\n…" if len(paths) > 8 else ""))
+        replace = box.addButton("Replace", QMessageBox.DestructiveRole)
+        box.addButton("Keep existing files", QMessageBox.RejectRole)
+        box.setObjectName("overwrite_question")
+        box.exec()
+        return box.clickedButton() is replace
+
+    def _cancel(self) -> None:
+        if self.thread is not None:
+            self.thread.job.cancel.set()
+            self._say("Cancelling…")
+        else:
+            self.reject()
+
+    def _on_progress(self, fraction: float, name: str) -> None:
+        self.progress.setValue(int(round(1000 * fraction)))
+        if name:
+            self._say(f"Writing {name}…")
+
+    def _on_done(self, paths: list) -> None:
+        self.written = [Path(p) for p in paths]
+        self._say(f"Exported {len(paths)} file(s) to {self.folder_edit.text()}")
+        self.finished_export.emit(self.written)
+
+    def _show_error(self, message: str) -> None:
+        self._say(f"⚠ {message}", error=True)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #d04040;" if error else "")
+
+    def _on_cancelled(self) -> None:
+        self._say("Export cancelled; no files were written.")
+
+    def _on_thread_finished(self) -> None:
+        self.thread = None
+        self.progress.setVisible(bool(self.written))
+        self._update()
+        if self.written:
+            self.accept()
+
+    def reject(self) -> None:
+        if self.thread is not None:  # Escape or the close button cancels, then closes
+            self._cancel()
+            self.thread.wait()
+        super().reject()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if self.thread is not None:  # never leave a writer running behind a closed dialog
+            self.thread.job.cancel.set()
+            self.thread.wait()
+        super().closeEvent(event)
+
+
+def _combo(items: list[tuple[object, str]]) -> QComboBox:
+    combo = QComboBox()
+    for value, text in items:
+        combo.addItem(text, value)
+    return combo
+
+
+def _select(combo: QComboBox, value: object) -> None:
+    index = combo.findData(value)
+    if index >= 0:
+        combo.setCurrentIndex(index)
