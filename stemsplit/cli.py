@@ -159,6 +159,9 @@ def run_separate(args: argparse.Namespace) -> int:
         info = get_model(args.model)
         options = output_options_from_args(args)
         wanted = _parse_stems(args.stems, info.stems)
+        if not info.is_installed():
+            raise StemsplitError(f"the {info.name} model is not installed; install it with "
+                                 f"'stemsplit models install {info.name}'")
     except StemsplitError as exc:
         print(f"stemsplit: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -13,9 +13,12 @@ from __future__ import annotations
 import platform
 import sys
 import time
+import traceback
 from collections.abc import Callable
 
 import numpy as np
+
+from stemsplit.core.errors import StemsplitError
 
 # Where in the 10.9 s demo song to take the excerpt, and how long it is.
 EXCERPT_START_S = 2.0
@@ -50,7 +53,12 @@ def run_self_test(out: Callable[[str], None] = print) -> int:
         f"{platform.system()} {platform.machine()}{frozen})")
     try:
         return _run(out)
+    except StemsplitError as exc:  # a known problem, already in words (e.g. weights missing)
+        out(f"FAIL: {exc}")
+        return 1
     except Exception as exc:  # noqa: BLE001 - a self-test reports every failure, never crashes
+        # Unexpected: the traceback is what a bug report (or a broken build) needs.
+        out("".join(traceback.format_exception(exc)).rstrip())
         out(f"FAIL: {type(exc).__name__}: {exc}")
         return 1
 
