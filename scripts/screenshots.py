@@ -1,0 +1,109 @@
+"""Screenshots of the real window: empty, demo song loaded, separated, one stem alone.
+
+Run under a display, e.g.::
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py
+
+Writes PNGs to docs/ (or the folder given with --out) and prints their paths.
+Settings are redirected to a temporary folder so the user's own are untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def wait_until(app, condition, timeout_s: float) -> bool:
+    """Run the event loop until ``condition()`` holds or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def settle(app, seconds: float = 0.4) -> None:
+    wait_until(app, lambda: False, seconds)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--song", type=Path, default=None, help="default: the demo song")
+    parser.add_argument("--size", default="1440x900")
+    args = parser.parse_args()
+    os.environ.setdefault("STEMSPLIT_HOME", tempfile.mkdtemp(prefix="stemsplit-shots-"))
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    from stemsplit.gui.app import create_app
+    from stemsplit.gui.main_window import MainWindow
+
+    app = create_app()
+    window = MainWindow()
+    width, height = (int(v) for v in args.size.split("x"))
+    window.resize(width, height)
+    window.show()
+    saved: list[Path] = []
+
+    def shot(name: str) -> None:
+        settle(app)
+        path = args.out / f"screenshot-{name}.png"
+        window.grab().save(str(path))
+        saved.append(path)
+
+    if not wait_until(app, lambda: window.session.engine_ready, 60):
+        print("the engine did not report its models", file=sys.stderr)
+        return 1
+    shot("empty")
+
+    if args.song:
+        window.open_path(args.song)
+    else:
+        window.open_demo()
+    if not wait_until(app, lambda: window.session.audio is not None, 60):
+        print(f"the song did not load: {window.banner.text()}", file=sys.stderr)
+        return 1
+    shot("loaded")
+
+    window.separate()
+    # A song longer than one chunk (~12 s) shows its masks arriving mid-run.
+    if wait_until(app, lambda: window.session.masks is not None
+                  and window.session.masks.covered().any() or not window.session.separating, 600) \
+            and window.session.separating:
+        shot("separating")
+    if not wait_until(app, lambda: window.session.stems is not None
+                      or not window.session.separating, 600):
+        print("separation did not finish", file=sys.stderr)
+        return 1
+    if window.session.stems is None:
+        print(f"separation failed: {window.banner.text()}", file=sys.stderr)
+        return 1
+    # Hover over the middle of the spectrogram so the status bar shows a readout.
+    viewport = window.view.viewport()
+    QTest.mouseMove(viewport, QPoint(viewport.width() // 2, viewport.height() // 3))
+    shot("separated")
+
+    window.set_view_mode(window.session.stem_names[0])
+    shot(f"{window.session.stem_names[0]}-only")
+    window.set_view_mode()
+    window.close()
+    for path in saved:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

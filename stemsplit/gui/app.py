@@ -1,0 +1,84 @@
+"""Start the GUI: ``stemsplit`` (no arguments) or ``stemsplit song.mp3``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+import stemsplit
+
+log = logging.getLogger(__name__)
+
+
+def create_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication with our name, icon and dark theme (reused if one exists)."""
+    import pyqtgraph as pg
+
+    from stemsplit.gui.icon import app_icon
+    from stemsplit.gui.theme import apply_dark_theme
+
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("stemsplit")
+    app.setApplicationDisplayName("stemsplit")
+    app.setOrganizationName("stemsplit")
+    app.setApplicationVersion(stemsplit.__version__)
+    app.setDesktopFileName("stemsplit")
+    app.setWindowIcon(app_icon())
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+    apply_dark_theme(app)
+    return app
+
+
+def run(paths: list[str]) -> int:
+    """Open the main window (with the first path loaded, if any) and run the event loop.
+
+    Returns:
+        The application's exit code.
+    """
+    app = create_app()
+    from stemsplit.gui.main_window import MainWindow
+
+    window = MainWindow()
+    app.aboutToQuit.connect(window.session.shutdown)
+    install_excepthook(window)
+    window.show()
+    if paths:
+        window.open_path(paths[0])
+    return app.exec()
+
+
+def install_excepthook(window) -> None:
+    """Show an unexpected error in the window instead of losing it (or the song).
+
+    PySide6 already keeps running after an exception in a slot; this makes the
+    failure visible to the user and keeps the traceback in the log.
+    """
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            previous(exc_type, exc, tb)
+            return
+        log.error("unexpected error", exc_info=(exc_type, exc, tb))
+        try:
+            window.banner.show_message(f"Something went wrong: {exc}. The song is still "
+                                       "loaded; details are in the log.")
+        except Exception:  # the window itself is gone
+            previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
+
+
+def main() -> int:
+    return run(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

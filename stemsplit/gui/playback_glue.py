@@ -1,0 +1,104 @@
+"""Plugs playback (Player, TransportBar, MixerPanel) and export into the main window.
+
+The window stays usable without them: if PortAudio or the playback package is
+missing, the transport and mixer areas stay empty and the reason is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject
+
+log = logging.getLogger(__name__)
+
+
+class PlaybackGlue(QObject):
+    """Keeps a Player in step with the Session and draws its playhead on the views.
+
+    Args:
+        window: the MainWindow (uses its session, view, overview, areas and prefs).
+    """
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        from stemsplit.gui.mixer_panel import MixerPanel
+        from stemsplit.gui.transport_bar import TransportBar
+        from stemsplit.playback import Player
+
+        self.window = window
+        self.session = window.session
+        self.player = Player.from_settings(window.prefs.settings)
+        self.transport = TransportBar(self.player)
+        self.mixer = MixerPanel(self.player, self.session.stem_colours)
+        window.transport_area.layout().addWidget(self.transport)
+        window.mixer_area.layout().addWidget(self.mixer)
+        self.shortcuts = (self.transport.install_shortcuts(window)
+                          + self.mixer.install_shortcuts(window))
+
+        s = self.session
+        s.songLoaded.connect(self._on_song)
+        s.separationStarted.connect(self._on_run_started)
+        s.stemsAvailable.connect(self.player.set_available)
+        s.stemsReady.connect(self._on_stems)
+        s.separationFailed.connect(self._back_to_mix)
+        s.separationCancelled.connect(self._back_to_mix)
+        self.transport.positionChanged.connect(self._on_position)
+        self.transport.errorOccurred.connect(lambda m: window.banner.show_message(m))
+        window.view.clickedAt.connect(self.transport.seek_seconds)
+
+    def _on_song(self, audio) -> None:
+        self.player.set_sources(audio.samples, audio.sample_rate)
+        self._on_position(0.0)
+
+    def _on_run_started(self) -> None:
+        # Stems become audible chunk by chunk, as the engine finishes them.
+        self.mixer.set_colours(self.session.stem_colours)
+        if self.session.partial_stems:
+            self.player.set_stems(self.session.partial_stems, available=0)
+
+    def _on_stems(self, stemset) -> None:
+        self.mixer.set_colours(self.session.stem_colours)
+        self.player.set_stems(stemset.stems)
+
+    def _back_to_mix(self, *_args) -> None:
+        if self.session.audio is not None and self.player.has_stems:
+            self.player.set_stems(None)
+
+    def _on_position(self, seconds: float) -> None:
+        self.window.view.set_playhead(seconds)
+        self.window.overview.set_playhead(seconds)
+
+    def mix_gains(self) -> list[float] | None:
+        """The mixer's effective gains per stem (for "export what you hear")."""
+        stems = self.session.stems
+        if stems is None or tuple(self.player.names) != tuple(stems.names):
+            return None
+        return [float(g) for g in self.player.settings.gains]
+
+    def close(self) -> None:
+        self.player.close()
+
+
+def attach_playback(window) -> PlaybackGlue | None:
+    """Add playback to ``window``; None (and a log line) when it cannot work here."""
+    try:
+        return PlaybackGlue(window)
+    except Exception as exc:  # no PortAudio, no device, or the package is missing
+        log.warning("playback is not available: %s", exc)
+        return None
+
+
+def open_export_dialog(window, glue: PlaybackGlue | None):
+    """File > Export…: the export dialog for the session's stems (non-modal)."""
+    from stemsplit.gui.export_dialog import ExportDialog
+
+    session = window.session
+    audio = session.audio
+    song = Path(audio.path).stem if audio is not None and audio.path else "song"
+    dialog = ExportDialog(session.stems, song, window.prefs.settings,
+                          mix_gains=glue.mix_gains() if glue is not None else None,
+                          parent=window)
+    dialog.open()
+    return dialog

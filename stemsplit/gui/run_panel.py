@@ -1,0 +1,106 @@
+"""The run controls: model and device choice, Separate, and the song's name."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from stemsplit.gui.workers import ModelChoice
+
+DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)", "mps": "MPS (Apple GPU)"}
+
+
+class RunPanel(QFrame):
+    """Top bar of the window.
+
+    Signals:
+        separateClicked(), cancelClicked(), openClicked(),
+        modelChosen(name), deviceChosen(name).
+    """
+
+    separateClicked = Signal()
+    cancelClicked = Signal()
+    openClicked = Signal()
+    modelChosen = Signal(str)
+    deviceChosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("toolbar")
+        box = QHBoxLayout(self)
+        box.setContentsMargins(10, 8, 10, 8)
+        box.setSpacing(8)
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("Open a song (Ctrl+O) — or drop a file on the window")
+        self.open_button.clicked.connect(self.openClicked)
+        box.addWidget(self.open_button)
+        self.song = QLabel("No song loaded")
+        self.song.setObjectName("title")
+        self.song.setMinimumWidth(160)
+        box.addWidget(self.song, 1)
+        box.addWidget(self._caption("Model"))
+        self.model = QComboBox()
+        # Long titles are elided in the box (the song name needs the room); the popup
+        # list is wide enough to read them in full.
+        self.model.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(26)
+        self.model.view().setMinimumWidth(420)
+        self.model.addItem("Loading models…", "")
+        self.model.setEnabled(False)
+        self.model.activated.connect(lambda _i: self.modelChosen.emit(self.model.currentData()))
+        box.addWidget(self.model)
+        box.addWidget(self._caption("Device"))
+        self.device = QComboBox()
+        self.device.addItem("Auto", "auto")
+        self.device.setEnabled(False)
+        self.device.activated.connect(
+            lambda _i: self.deviceChosen.emit(self.device.currentData()))
+        box.addWidget(self.device)
+        self.separate = QPushButton("Separate")
+        self.separate.setObjectName("primary")
+        self.separate.setToolTip("Split the song into stems (Ctrl+Enter)")
+        self.separate.setEnabled(False)
+        self.separate.clicked.connect(self._on_separate)
+        box.addWidget(self.separate)
+        self._running = False
+
+    @staticmethod
+    def _caption(text: str) -> QLabel:
+        label = QLabel(text)
+        label.setObjectName("muted")
+        return label
+
+    def set_models(self, models: list[ModelChoice], current: str) -> None:
+        self.model.clear()
+        for m in models:
+            title = m.title if m.installed else f"{m.title} (not installed)"
+            self.model.addItem(title, m.name)
+            self.model.setItemData(self.model.count() - 1, f"{m.title}\n{m.licence}", 3)
+        self.model.setCurrentIndex(max(self.model.findData(current), 0))
+        self.model.setEnabled(bool(models))
+
+    def set_devices(self, devices: list[str], current: str) -> None:
+        self.device.clear()
+        for name in ["auto", *devices]:
+            self.device.addItem(DEVICE_LABELS.get(name, name), name)
+        index = self.device.findData(current)
+        self.device.setCurrentIndex(max(index, 0))
+        self.device.setEnabled(True)
+
+    def set_song_name(self, name: str) -> None:
+        self.song.setText(name or "No song loaded")
+        self.song.setToolTip(name)
+
+    def set_state(self, can_separate: bool, running: bool) -> None:
+        """Separate turns into Cancel while a run is going."""
+        self._running = running
+        self.separate.setText("Cancel" if running else "Separate")
+        self.separate.setToolTip("Stop the separation (Esc)" if running
+                                 else "Split the song into stems (Ctrl+Enter)")
+        self.separate.setEnabled(running or can_separate)
+        self.model.setEnabled(not running and self.model.count() > 0
+                              and bool(self.model.currentData()))
+        self.device.setEnabled(not running and self.device.count() > 1)
+
+    def _on_separate(self) -> None:
+        (self.cancelClicked if self._running else self.separateClicked).emit()

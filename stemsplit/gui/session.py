@@ -1,0 +1,296 @@
+"""The window's model: the loaded song, the stems so far, model and device choice.
+
+Widgets observe a ``Session`` through its signals and call its methods; they
+never reach into each other. Other parts of the GUI (transport, mixer, export)
+need only this object:
+
+* ``audio`` (``stemsplit.core.audio_io.Audio`` or None), ``display`` (SongDisplay),
+* ``stems`` (``StemSet`` once a run finished, else None), ``stem_names``,
+  ``stem_colours`` (name -> "#rrggbb"), ``masks`` (MaskAccumulator of this run),
+* signals ``songLoaded(Audio)``, ``stemsReady(StemSet)``, ``stemsCleared()``,
+  ``separationProgress(fraction, eta_s, device)``, ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from stemsplit.gui.mask_model import MaskAccumulator, MaskPatch
+from stemsplit.gui.theme import stem_colour
+from stemsplit.gui.workers import (
+    EngineInfoThread,
+    LoadThread,
+    ModelChoice,
+    SeparationThread,
+    SeparatorCache,
+    WarmupThread,
+)
+
+DEFAULT_MODEL = "2stems"  # mirrors stemsplit.core.registry.DEFAULT_MODEL without importing torch
+
+
+class Session(QObject):
+    """Holds what is loaded and what is running; emits a signal for every change."""
+
+    songLoading = Signal(str)           # path
+    songLoaded = Signal(object)         # Audio
+    loadFailed = Signal(str)            # message
+    engineReady = Signal()              # models / devices / demo path known
+    engineFailed = Signal(str)
+    modelChanged = Signal(str)
+    deviceChanged = Signal(str)
+    separationStarted = Signal()
+    separationDevice = Signal(str)      # device actually in use
+    separationProgress = Signal(float, float, str)  # fraction, eta_s (-1 unknown), device
+    masksUpdated = Signal(int, int)     # column range changed
+    stemsAvailable = Signal(int)        # samples of ``partial_stems`` finished so far
+    separationFinished = Signal(object)  # StemSet
+    separationFailed = Signal(str)
+    separationCancelled = Signal(bool)  # True when the user asked, False when a new song did
+    stemsReady = Signal(object)         # StemSet (for playback / export)
+    stemsCleared = Signal()
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.audio = None
+        self.display = None
+        self.stems = None
+        self.masks: MaskAccumulator | None = None
+        # name -> (channels, samples) arrays the running separation fills in place;
+        # [0, available) is final, so playback may follow the run.
+        self.partial_stems: dict[str, np.ndarray] = {}
+        self.models: list[ModelChoice] = []
+        self.devices: list[str] = []
+        self.demo_path = ""
+        self.model_name = DEFAULT_MODEL
+        self.device_name = "auto"
+        self.device_in_use = ""
+        self._user_cancelled = True
+        self._loader: LoadThread | None = None
+        self._runner: SeparationThread | None = None
+        self._cache = SeparatorCache()
+        self._threads: set = set()  # keep Python references until each thread ends
+        self._probe: EngineInfoThread | None = None
+
+    # -- engine information ------------------------------------------------------------
+
+    def probe_engine(self) -> None:
+        """Import the engine in the background and learn its models and devices."""
+        if self._probe is not None:
+            return
+        self._probe = EngineInfoThread(self)
+        self._probe.ready.connect(self._on_engine_ready)
+        self._probe.failed.connect(self.engineFailed)
+        self._start(self._probe)
+
+    @Slot(object, object, str)
+    def _on_engine_ready(self, models, devices, demo: str) -> None:
+        self.models, self.devices, self.demo_path = list(models), list(devices), demo
+        if self.models and self.model_name not in {m.name for m in self.models}:
+            self.model_name = self.models[0].name
+        if self.device_name not in ("auto", *self.devices):
+            self.device_name = "auto"
+        self.engineReady.emit()
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """Load the chosen model in the background so Separate starts at once."""
+        choice = self.model_choice()
+        if choice is not None and choice.installed:
+            self._start(WarmupThread(self._cache, self.model_name, self.device_name, self))
+
+    @property
+    def engine_ready(self) -> bool:
+        return bool(self.models)
+
+    def model_choice(self) -> ModelChoice | None:
+        return next((m for m in self.models if m.name == self.model_name), None)
+
+    def set_model(self, name: str) -> None:
+        if name != self.model_name:
+            self.model_name = name
+            self.modelChanged.emit(name)
+
+    def set_device(self, name: str) -> None:
+        if name != self.device_name:
+            self.device_name = name
+            self.deviceChanged.emit(name)
+
+    # -- loading -------------------------------------------------------------------------
+
+    def load(self, path: str | Path) -> None:
+        """Open a song in the background; on failure the current song stays loaded."""
+        path = str(path)
+        if self._loader is not None:
+            self._loader.cancel.set()
+        loader = LoadThread(path, self)
+        # Bound methods of this QObject, not lambdas: the slots then run queued on
+        # the GUI thread; the sender tells which (possibly stale) thread spoke.
+        loader.loaded.connect(self._on_loaded)
+        loader.failed.connect(self._on_load_failed)
+        self._loader = loader
+        self.songLoading.emit(path)
+        self._start(loader)
+        self.busyChanged.emit(self.busy)
+
+    @Slot(object, object)
+    def _on_loaded(self, audio, display) -> None:
+        if self.sender() is not self._loader:
+            return  # a newer file was asked for meanwhile
+        self._loader = None
+        if self._runner is not None:  # the new song replaces the run's song
+            self._runner.cancel.set()
+            self._user_cancelled = False
+        self.audio, self.display = audio, display
+        self.masks = None
+        self.partial_stems = {}
+        if self.stems is not None:
+            self.stems = None
+            self.stemsCleared.emit()
+        self.songLoaded.emit(audio)
+        self.busyChanged.emit(self.busy)
+
+    @Slot(str)
+    def _on_load_failed(self, message: str) -> None:
+        if self.sender() is not self._loader:
+            return
+        self._loader = None
+        self.loadFailed.emit(message)
+        self.busyChanged.emit(self.busy)
+
+    @property
+    def loading(self) -> bool:
+        return self._loader is not None
+
+    # -- separation ----------------------------------------------------------------------
+
+    @property
+    def separating(self) -> bool:
+        return self._runner is not None
+
+    @property
+    def busy(self) -> bool:
+        return self.loading or self.separating
+
+    @property
+    def stem_names(self) -> list[str]:
+        """Stems of the current run or result, else of the chosen model."""
+        if self.stems is not None:
+            return list(self.stems.names)
+        if self.masks is not None:
+            return list(self.masks.stems)
+        choice = self.model_choice()
+        return list(choice.stems) if choice else []
+
+    @property
+    def stem_colours(self) -> dict[str, str]:
+        return {name: stem_colour(name, i) for i, name in enumerate(self.stem_names)}
+
+    def separate(self) -> bool:
+        """Start a run on the loaded song; returns False when there is nothing to do."""
+        if self.audio is None or self.separating:
+            return False
+        choice = self.model_choice()
+        stems = list(choice.stems) if choice else ["vocals", "accompaniment"]
+        self.masks = MaskAccumulator(stems, self.display.grids)
+        if self.stems is not None:
+            self.stems = None
+            self.stemsCleared.emit()
+        self.partial_stems = {s: np.zeros(self.audio.samples.shape, np.float32) for s in stems}
+        runner = SeparationThread(self.audio.samples, self.audio.sample_rate, self.model_name,
+                                  self.device_name, self.display.grids, self._cache,
+                                  self.partial_stems, self)
+        runner.available.connect(self._on_available)
+        runner.started_on.connect(self._on_run_started)
+        runner.progressed.connect(self._on_progress)
+        runner.masks_ready.connect(self._on_masks)
+        runner.finished_stems.connect(self._on_finished)
+        runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_cancelled)
+        self._runner = runner
+        self._user_cancelled = True
+        self.device_in_use = ""
+        self.separationStarted.emit()
+        self.busyChanged.emit(True)
+        self._start(runner)
+        return True
+
+    def cancel(self) -> None:
+        """Ask the running separation to stop (it stops at the next chunk)."""
+        if self._runner is not None:
+            self._runner.cancel.set()
+
+    @Slot(str, object)
+    def _on_run_started(self, device: str, stems) -> None:
+        if self.sender() is not self._runner:
+            return
+        self.device_in_use = device
+        if self.masks is not None and list(stems) != self.masks.stems:
+            self.masks = MaskAccumulator(list(stems), self.display.grids)
+        self.separationDevice.emit(device)
+
+    @Slot(float, float, int, int, str)
+    def _on_progress(self, fraction: float, eta: float, chunk: int, n: int, device: str) -> None:
+        if self.sender() is not self._runner:
+            return
+        self.device_in_use = device
+        self.separationProgress.emit(fraction, eta, device)
+
+    @Slot(int)
+    def _on_available(self, n: int) -> None:
+        if self.sender() is self._runner:
+            self.stemsAvailable.emit(n)
+
+    @Slot(object)
+    def _on_masks(self, patch: MaskPatch) -> None:
+        if self.sender() is self._runner and self.masks is not None:
+            self.masksUpdated.emit(*self.masks.paste(patch))
+
+    @Slot(object)
+    def _on_finished(self, stems) -> None:
+        if self.sender() is not self._runner:
+            return
+        self._runner = None
+        self.stems = stems
+        self.separationFinished.emit(stems)
+        self.stemsReady.emit(stems)
+        self.busyChanged.emit(self.busy)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self.sender() is not self._runner:
+            return
+        self._runner = None
+        self.separationFailed.emit(message)
+        self.busyChanged.emit(self.busy)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        if self.sender() is not self._runner:
+            return
+        self._runner = None
+        self.separationCancelled.emit(self._user_cancelled)
+        self.busyChanged.emit(self.busy)
+
+    # -- threads -------------------------------------------------------------------------
+
+    def _start(self, thread) -> None:
+        self._threads.add(thread)
+        thread.finished.connect(self._on_thread_done)
+        thread.start()
+
+    @Slot()
+    def _on_thread_done(self) -> None:
+        self._threads.discard(self.sender())
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Cancel everything and wait for the threads (called when the window closes)."""
+        self.cancel()
+        if self._loader is not None:
+            self._loader.cancel.set()
+        for thread in list(self._threads):
+            thread.wait(timeout_ms)
