@@ -51,6 +51,7 @@ def main() -> int:
     from stemsplit.gui.app import create_app
     from stemsplit.gui.main_window import MainWindow
 
+    sink = _null_sink()
     app = create_app()
     window = MainWindow()
     width, height = (int(v) for v in args.size.split("x"))
@@ -99,10 +100,39 @@ def main() -> int:
     window.set_view_mode(window.session.stem_names[0])
     shot(f"{window.session.stem_names[0]}-only")
     window.set_view_mode()
+    if window.playback is not None:
+        # Zoomed in, a loop drawn over a phrase, vocals soloed, playing.
+        window.view.set_x_range(2.0, 6.0)
+        window.view.set_loop((3.0, 5.0))
+        window.view.loopChanged.emit(3.0, 5.0)
+        window.playback.mixer.strips[window.session.stem_names[0]].solo.click()
+        window.playback.player.play()
+        settle(app, 1.2)
+        shot("playing")
+        window.playback.player.pause()
     window.close()
+    if sink is not None:
+        sink.cleanup()
     for path in saved:
         print(path)
     return 0
+
+
+def _null_sink():
+    """A private null sound card (from the tests) so playback works on a headless display."""
+    if os.environ.get("PULSE_SERVER"):
+        return None
+    from tests.playback.pulse_sink import NullSink
+
+    if NullSink.available():
+        return None
+    sink = NullSink(name="stemsplit_screenshots")
+    sink.start()
+    os.environ.update(sink.env())
+    from stemsplit.playback.devices import rescan
+
+    rescan()  # PortAudio looks for devices once; make it see this one
+    return sink
 
 
 if __name__ == "__main__":

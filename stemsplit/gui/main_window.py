@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.actions = menus.build(self)
         self.playback = attach_playback(self)
         self.export_dialog = None
+        self.download_dialog = None
         self._connect()
         self._restore()
         self._update_state()
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setSizes([1000, 240])
         central = QWidget()
+        central.setObjectName("central")
         box = QVBoxLayout(central)
         box.setContentsMargins(10, 10, 10, 6)
         box.setSpacing(8)
@@ -332,9 +334,35 @@ class MainWindow(QMainWindow):
     # -- small helpers -------------------------------------------------------------------
 
     def _choose_model(self, name: str) -> None:
-        if name:
-            self.session.set_model(name)
-            self.prefs.set("model", name)
+        if not name:
+            return
+        choice = next((m for m in self.session.models if m.name == name), None)
+        if choice is not None and not choice.installed and choice.archive:
+            self.offer_download(choice)
+            return
+        self.session.set_model(name)
+        self.prefs.set("model", name)
+        self.session.warm_up()
+
+    def offer_download(self, choice):
+        """Ask to download a model that is not installed; switch to it once it is."""
+        from stemsplit.gui.model_download_dialog import ModelDownloadDialog
+
+        dialog = ModelDownloadDialog(choice.name, choice.title, choice.download_mb,
+                                     choice.archive, self)
+        dialog.installed.connect(self._on_model_installed)
+        # Until it is installed the combo shows the model in use, not the refused one.
+        dialog.rejected.connect(
+            lambda: self.run_panel.set_models(self.session.models, self.session.model_name))
+        self.download_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_model_installed(self, name: str) -> None:
+        self.session.mark_installed(name)
+        self.run_panel.set_models(self.session.models, name)
+        self._choose_model(name)
+        self.statusBar().showMessage(f"Model {name} installed.", 5000)
 
     def _choose_device(self, name: str) -> None:
         self.session.set_device(name)
@@ -372,15 +400,34 @@ class MainWindow(QMainWindow):
     # -- drag and drop -------------------------------------------------------------------
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
+        files = _local_files(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self._show_drop_target(True)
+            self.statusBar().showMessage(f"Drop to open {Path(files[0]).name}")
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
         if _local_files(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
-        self.dragEnterEvent(event)
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+        self._show_drop_target(False)
+        self.statusBar().clearMessage()
+        super().dragLeaveEvent(event)
+
+    def _show_drop_target(self, on: bool) -> None:
+        """Outline the window while a file is dragged over it."""
+        central = self.centralWidget()
+        central.setProperty("dropping", on)
+        central.style().unpolish(central)
+        central.style().polish(central)
 
     def dropEvent(self, event) -> None:  # noqa: N802
+        self._show_drop_target(False)
         files = _local_files(event.mimeData())
         if files:
             event.acceptProposedAction()

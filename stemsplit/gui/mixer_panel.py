@@ -98,8 +98,8 @@ class _Strip(QFrame):
         self.label = QLabel(f"● {title}")
         self.audible = True
         self.set_audible(True)
-        self.solo = self._toggle("S", f"Solo {title} (S)")
-        self.mute = self._toggle("M", f"Mute {title} (M)")
+        self.solo = self._toggle("S", f"Solo {title} (S)", "solo")
+        self.mute = self._toggle("M", f"Mute {title} (M)", "mute")
         self.solo.setVisible(with_solo_mute)
         self.mute.setVisible(with_solo_mute)
         self.slider = GainSlider()
@@ -119,11 +119,11 @@ class _Strip(QFrame):
         grid.setColumnStretch(0, 1)
 
     @staticmethod
-    def _toggle(text: str, tip: str) -> QPushButton:
+    def _toggle(text: str, tip: str, role: str) -> QPushButton:
         b = QPushButton(text)
+        b.setObjectName(role)  # the theme colours a checked solo yellow, a mute red
         b.setCheckable(True)
         b.setToolTip(tip)
-        b.setFixedWidth(30)
         b.setFocusPolicy(Qt.NoFocus)
         return b
 

@@ -30,6 +30,7 @@ class PlaybackGlue(QObject):
         self.window = window
         self.session = window.session
         self.player = Player.from_settings(window.prefs.settings)
+        self.follow = bool(window.prefs.get("follow_playhead", True))
         self.transport = TransportBar(self.player)
         self.mixer = MixerPanel(self.player, self.session.stem_colours)
         window.transport_area.layout().addWidget(self.transport)
@@ -47,6 +48,13 @@ class PlaybackGlue(QObject):
         self.transport.positionChanged.connect(self._on_position)
         self.transport.errorOccurred.connect(lambda m: window.banner.show_message(m))
         window.view.clickedAt.connect(self.transport.seek_seconds)
+        window.view.loopChanged.connect(self._on_loop_drawn)
+        from stemsplit.gui.playback_menu import PlaybackMenu
+
+        self.menu = PlaybackMenu(self, window)
+        bar = window.menuBar()
+        help_menu = bar.actions()[-1]  # Playback goes before Help
+        bar.insertMenu(help_menu, self.menu)
 
     def _on_song(self, audio) -> None:
         self.player.set_sources(audio.samples, audio.sample_rate)
@@ -69,6 +77,45 @@ class PlaybackGlue(QObject):
     def _on_position(self, seconds: float) -> None:
         self.window.view.set_playhead(seconds)
         self.window.overview.set_playhead(seconds)
+        if self.follow and self.player.is_playing:
+            self.window.view.follow(seconds)
+
+    # -- looping, following, device ------------------------------------------------------
+
+    def _on_loop_drawn(self, start: float, end: float) -> None:
+        """A region drawn on the spectrogram becomes the loop, and looping turns on."""
+        sr = self.player.sample_rate
+        if end <= start or not sr:
+            self.player.set_loop_region(None)
+            return
+        a, b = round(start * sr), round(end * sr)
+        self.player.set_loop_region(a, b)
+        self.player.set_loop_enabled(True)
+        if not a <= self.player.position < b:
+            self.player.seek(a)  # outside the region the loop would never come round
+
+    def loop_visible_range(self) -> None:
+        if self.session.audio is None:
+            return
+        start, end = self.window.view.x_range()
+        end = min(end, self.session.audio.duration_s)
+        self.window.view.set_loop((max(0.0, start), end))
+        self._on_loop_drawn(max(0.0, start), end)
+
+    def clear_loop_region(self) -> None:
+        self.window.view.set_loop(None)
+        self.player.set_loop_region(None)
+
+    def set_follow(self, on: bool) -> None:
+        self.follow = bool(on)
+        self.window.prefs.set("follow_playhead", self.follow)
+
+    def choose_device(self, name: str | None) -> None:
+        """Play through another output device (None: the system default); remembered."""
+        if not self.player.set_device(name, settings=self.window.prefs.settings):
+            return  # the player reports the failure; the transport shows it
+        label = name or "the system default output"
+        self.window.statusBar().showMessage(f"Playing through {label}.", 4000)
 
     def mix_gains(self) -> list[float] | None:
         """The mixer's effective gains per stem (for "export what you hear")."""

@@ -43,7 +43,7 @@ class RunPanel(QFrame):
         # Long titles are elided in the box (the song name needs the room); the popup
         # list is wide enough to read them in full.
         self.model.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        self.model.setMinimumContentsLength(26)
+        self.model.setMinimumContentsLength(38)
         self.model.view().setMinimumWidth(420)
         self.model.addItem("Loading models…", "")
         self.model.setEnabled(False)

@@ -13,6 +13,7 @@ need only this object:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,11 @@ class Session(QObject):
 
     def model_choice(self) -> ModelChoice | None:
         return next((m for m in self.models if m.name == self.model_name), None)
+
+    def mark_installed(self, name: str) -> None:
+        """A model was downloaded and installed while the app runs."""
+        self.models = [replace(m, installed=True) if m.name == name else m
+                       for m in self.models]
 
     def set_model(self, name: str) -> None:
         if name != self.model_name:

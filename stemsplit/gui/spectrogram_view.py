@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor
 
 from stemsplit.gui import theme
 from stemsplit.gui.axes import FrequencyAxis, TimeAxis, format_hz, format_time
@@ -19,6 +20,21 @@ from stemsplit.gui.mask_model import MaskAccumulator
 from stemsplit.gui.pyramid import Pyramid
 
 MIX = "mix"  # view mode: the mixture with mask overlays
+
+
+class _TimeViewBox(pg.ViewBox):
+    """A ViewBox where Shift+drag selects a time span instead of panning."""
+
+    selecting = Signal(float, float, bool)  # start_s, end_s, finished
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph's name
+        if ev.button() == Qt.LeftButton and ev.modifiers() & Qt.ShiftModifier:
+            ev.accept()
+            a = self.mapSceneToView(ev.buttonDownScenePos()).x()
+            b = self.mapSceneToView(ev.scenePos()).x()
+            self.selecting.emit(float(min(a, b)), float(max(a, b)), bool(ev.isFinish()))
+        else:
+            super().mouseDragEvent(ev, axis)
 
 
 def _image() -> pg.ImageItem:
@@ -34,16 +50,19 @@ class SpectrogramView(pg.PlotWidget):
         xRangeChanged(start_s, end_s): the visible time span changed.
         hovered(text): a one-line readout of the point under the mouse ("" when off).
         clickedAt(seconds): a single left click on the spectrogram (not a drag).
+        loopChanged(start_s, end_s): the user drew (Shift+drag) or edited the loop region;
+            an empty span (Shift+click) clears it.
     """
 
     xRangeChanged = Signal(float, float)
     hovered = Signal(str)
     clickedAt = Signal(float)  # a single click at this time (seek there)
+    loopChanged = Signal(float, float)
 
     def __init__(self, parent=None) -> None:
         self.time_axis = TimeAxis()
         self.freq_axis = FrequencyAxis()
-        super().__init__(parent, background=theme.BACKGROUND,
+        super().__init__(parent, background=theme.BACKGROUND, viewBox=_TimeViewBox(),
                          axisItems={"bottom": self.time_axis, "left": self.freq_axis})
         self.setMinimumHeight(240)
         plot = self.getPlotItem()
@@ -68,6 +87,13 @@ class SpectrogramView(pg.PlotWidget):
         self.playhead.setZValue(20)
         self.playhead.hide()
         plot.addItem(self.playhead)
+        loop_brush = QColor(theme.SOLO)
+        loop_brush.setAlpha(38)
+        self.loop = pg.LinearRegionItem(values=(0, 1), brush=loop_brush,
+                                        pen=pg.mkPen(theme.SOLO, width=1))
+        self.loop.setZValue(15)
+        self.loop.hide()
+        plot.addItem(self.loop)
         self.song: SongDisplay | None = None
         self.masks: MaskAccumulator | None = None
         self.scale = "log"
@@ -77,6 +103,9 @@ class SpectrogramView(pg.PlotWidget):
         self._pyramids: dict[pg.ImageItem, Pyramid] = {}  # what each image layer shows
         self._lod = 0  # pyramid level on screen
         self._base_is_grey = False
+        self.vb.selecting.connect(self._on_selecting)
+        self.loop.sigRegionChangeFinished.connect(self._on_loop_edited)
+        self._setting_loop = False
         self.vb.sigXRangeChanged.connect(self._on_x_range)
         self.vb.sigResized.connect(self._update_lod)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -89,6 +118,7 @@ class SpectrogramView(pg.PlotWidget):
         self.song = song
         self.masks = None
         self.mode = MIX
+        self.set_loop(None)
         self._level = {}
         if song is not None:
             # 0..1 "how loud" weight: overlays colour what is audible, not the noise floor.
@@ -174,6 +204,35 @@ class SpectrogramView(pg.PlotWidget):
         else:
             self.playhead.setValue(seconds)
             self.playhead.show()
+
+    def follow(self, seconds: float) -> None:
+        """Turn the page when the playhead leaves the visible span (as DAWs do)."""
+        x0, x1 = self.x_range()
+        if self.song is None or x0 <= seconds <= x1:
+            return
+        width = x1 - x0
+        start = min(max(0.0, seconds - 0.05 * width), max(0.0, self.song.duration_s - width))
+        self.set_x_range(start, start + width)
+
+    def set_loop(self, span: tuple[float, float] | None) -> None:
+        """Show the loop region (seconds), or hide it; does not emit loopChanged."""
+        self._setting_loop = True
+        try:
+            if span is None:
+                self.loop.hide()
+            else:
+                if self.song is not None:
+                    self.loop.setBounds((0, self.song.duration_s))
+                self.loop.setRegion(span)
+                self.loop.show()
+        finally:
+            self._setting_loop = False
+
+    def loop_span(self) -> tuple[float, float] | None:
+        if not self.loop.isVisible():
+            return None
+        a, b = self.loop.getRegion()
+        return float(a), float(b)
 
     def fit(self) -> None:
         """Show the whole song."""
@@ -267,6 +326,25 @@ class SpectrogramView(pg.PlotWidget):
     def _on_x_range(self, _vb, rng) -> None:
         self._update_lod()
         self.xRangeChanged.emit(float(rng[0]), float(rng[1]))
+
+    def _on_selecting(self, start: float, end: float, finished: bool) -> None:
+        if self.song is None:
+            return
+        d = self.song.duration_s
+        start, end = min(max(start, 0.0), d), min(max(end, 0.0), d)
+        if end - start < 0.01:  # a Shift+click, or a drag of a few pixels: no region
+            if finished and self.loop.isVisible():
+                self.set_loop(None)
+                self.loopChanged.emit(0.0, 0.0)
+            return
+        self.set_loop((start, end))
+        if finished:
+            self.loopChanged.emit(start, end)
+
+    def _on_loop_edited(self) -> None:
+        if not self._setting_loop and self.loop.isVisible():
+            a, b = self.loop.getRegion()
+            self.loopChanged.emit(float(a), float(b))
 
     def _on_clicked(self, event) -> None:
         if event.double():

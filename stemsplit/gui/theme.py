@@ -14,6 +14,7 @@ TEXT = "#dfe3ea"
 MUTED = "#8b93a3"
 ACCENT = "#4fb3ff"
 ERROR = "#ff6b6b"
+SOLO = "#f2c94c"  # the yellow "S" of most DAWs
 
 # Vocals warm, accompaniment cool; further stems (4/5-stem models) get distinct hues.
 _NAMED = {"vocals": "#ff5c8a", "accompaniment": "#3ad1c4", "drums": "#ffb23f",
@@ -73,6 +74,11 @@ QPushButton, QToolButton {{ background: {RAISED}; border: 1px solid {BORDER};
     border-radius: 5px; padding: 5px 12px; }}
 QPushButton:hover, QToolButton:hover {{ border-color: {ACCENT}; }}
 QPushButton:disabled {{ color: {MUTED}; background: {PANEL}; }}
+QPushButton:checked {{ background: #1c3a52; border-color: {ACCENT}; color: {ACCENT}; }}
+QPushButton#solo, QPushButton#mute {{ padding: 2px 0px; min-width: 26px; max-width: 26px;
+    font-weight: 600; }}
+QPushButton#solo:checked {{ background: {SOLO}; border-color: {SOLO}; color: #1a1400; }}
+QPushButton#mute:checked {{ background: {ERROR}; border-color: {ERROR}; color: #1a0505; }}
 QPushButton#primary {{ background: {ACCENT}; color: #07121c; font-weight: 600;
     border: none; }}
 QPushButton#primary:disabled {{ background: #2b4458; color: #7f93a5; }}
@@ -97,6 +103,7 @@ QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT};
     image: url({{CHECK}}); }}
 QFrame#banner {{ background: #3a1f24; border: 1px solid {ERROR}; border-radius: 6px; }}
 QFrame#banner[kind="info"] {{ background: #1c2c3a; border-color: {ACCENT}; }}
+QWidget#central[dropping="true"] {{ border: 2px dashed {ACCENT}; border-radius: 8px; }}
 QToolTip {{ background: {PANEL}; color: {TEXT}; border: 1px solid {BORDER}; }}
 """
 

@@ -12,6 +12,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from stemsplit.gui import theme
+from stemsplit.gui.glyphs import ICON_SIZE, glyph_icon
 from stemsplit.playback import Player
 
 POLL_MS = 30  # smooth enough for a moving playhead, cheap enough to run always
@@ -48,12 +49,17 @@ class TransportBar(QFrame):
         self._last_playing: bool | None = None
         self._last_error: str | None = None
 
-        self.to_start_button = self._button("⏮", "Jump to the start (Home)", self.to_start)
-        self.play_button = self._button("▶", "Play / pause (Space)", self.toggle_play)
+        self._icons = {k: glyph_icon(k) for k in ("play", "pause", "stop", "to_start")}
+        self.to_start_button = self._button("to_start", "Jump to the start (Home)",
+                                            self.to_start)
+        self.play_button = self._button("play", "Play (Space)", self.toggle_play)
         self.play_button.setMinimumWidth(56)
-        self.stop_button = self._button("⏹", "Stop and go back to the start", self.stop)
-        self.loop_button = self._button("⟲ Loop", "Loop the selected region, or the whole "
-                                        "song (L)", self.toggle_loop)
+        self.stop_button = self._button("stop", "Stop and go back to the start", self.stop)
+        self.loop_button = QPushButton("Loop")
+        self.loop_button.setToolTip("Loop the selected region (Shift+drag on the spectrogram), "
+                                    "or the whole song (L)")
+        self.loop_button.setFocusPolicy(Qt.NoFocus)
+        self.loop_button.clicked.connect(self.toggle_loop)
         self.loop_button.setCheckable(True)
         self.time_label = QLabel(format_time(0) + " / " + format_time(0))
         self.time_label.setMinimumWidth(140)
@@ -81,8 +87,10 @@ class TransportBar(QFrame):
         self.destroyed.connect(lambda *_: player.remove_listener(listener))
         self._refresh()
 
-    def _button(self, text: str, tip: str, slot) -> QPushButton:
-        b = QPushButton(text)
+    def _button(self, glyph: str, tip: str, slot) -> QPushButton:
+        b = QPushButton()
+        b.setIcon(self._icons[glyph])
+        b.setIconSize(ICON_SIZE)
         b.setToolTip(tip)
         b.setFocusPolicy(Qt.NoFocus)  # Space must reach the shortcut, not a focused button
         b.clicked.connect(slot)
@@ -142,7 +150,8 @@ class TransportBar(QFrame):
         playing = p.is_playing
         if playing != self._last_playing:
             self._last_playing = playing
-            self.play_button.setText("⏸" if playing else "▶")
+            self.play_button.setIcon(self._icons["pause" if playing else "play"])
+            self.play_button.setToolTip("Pause (Space)" if playing else "Play (Space)")
             self.playingChanged.emit(playing)
         pos = p.position
         if (pos, p.length) != self._last_pos:

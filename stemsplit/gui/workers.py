@@ -30,6 +30,8 @@ class ModelChoice:
     stems: tuple[str, ...]
     licence: str
     installed: bool
+    archive: str | None = None       # downloadable release archive, when not built in
+    download_mb: int | None = None   # its approximate size, said before downloading
 
 
 class LoadThread(QThread):
@@ -188,7 +190,8 @@ class EngineInfoThread(QThread):
             from stemsplit.core.device import available_devices
             from stemsplit.core.registry import list_models
 
-            models = [ModelChoice(m.name, m.title, tuple(m.stems), m.licence, m.is_installed())
+            models = [ModelChoice(m.name, m.title, tuple(m.stems), m.licence, m.is_installed(),
+                                  m.archive, m.download_mb)
                       for m in list_models()]
             devices = available_devices()
         except Exception as exc:

@@ -7,6 +7,21 @@ import pytest
 import soundfile as sf
 
 
+@pytest.fixture(scope="module")
+def null_sink():
+    """A private PulseAudio server with a null sink, used as the default output."""
+    from tests.playback.pulse_sink import NullSink, use_sink
+
+    why = NullSink.available()
+    if why:
+        pytest.fail(f"playback GUI tests need a PulseAudio null sink: {why}")
+    sink = NullSink(name="stemsplit_gui_test")
+    sink.start()
+    with use_sink(sink):
+        yield sink
+    sink.cleanup()
+
+
 @pytest.fixture
 def app(qapp):
     """The QApplication with the app's theme (pytest-qt's qapp, themed once)."""
