@@ -16,6 +16,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_weights_cache(tmp_path_factory):
+    """One safetensors copy of the built-in weights for the whole run (~80 MB, not per test)."""
+    from stemsplit.core.model_store import BUILTIN_CACHE_ENV
+
+    os.environ[BUILTIN_CACHE_ENV] = str(tmp_path_factory.mktemp("weights-cache"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Every test gets its own settings and cache folders."""

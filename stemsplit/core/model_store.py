@@ -40,6 +40,7 @@ BASE_URL_ENV = "STEMSPLIT_MODEL_URL"
 # Release archives and the number of U-Nets each holds (Spleeter's stem order).
 ARCHIVES: dict[str, int] = {"2stems": 2, "4stems": 4, "5stems": 5}
 WEIGHTS_FILE = "weights.safetensors"
+BUILTIN_CACHE_ENV = "STEMSPLIT_WEIGHTS_CACHE"  # where fast copies of built-in weights go
 FORMAT = "stemsplit-spleeter-unets-1"
 CHUNK = 1 << 16
 TIMEOUT_S = 30.0
@@ -92,6 +93,16 @@ def model_dir(name: str) -> Path:
 
 def weights_path(name: str) -> Path:
     return model_dir(name) / WEIGHTS_FILE
+
+
+def builtin_cache_path(name: str, sources: list[Path]) -> Path:
+    """Where a copy of built-in weights goes, keyed by the source files' identity."""
+    import hashlib
+
+    ident = "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sources)
+    key = hashlib.sha256(ident.encode()).hexdigest()[:16]
+    folder = os.environ.get(BUILTIN_CACHE_ENV) or models_dir() / ".builtin"
+    return Path(folder) / f"{name}-{key}.safetensors"
 
 
 def partial_path(name: str) -> Path:
@@ -248,17 +259,28 @@ def _mb(n: int) -> str:
 
 
 def _convert(folder: Path, name: str, n_stems: int, out_dir: Path, sha256: str) -> None:
-    from safetensors.numpy import save_file
-
     indexes = sorted(folder.rglob("*.index"))
     if len(indexes) != 1:
         raise ModelError(f"the archive for {name} holds {len(indexes)} checkpoints, expected 1")
     states = convert_spleeter(read_checkpoint(indexes[0]), n_stems)
-    tensors = {f"unet{i}.{key}": value for i, state in enumerate(states)
+    write_weights(out_dir / WEIGHTS_FILE, name, states, {"source_sha256": sha256})
+
+
+def write_weights(path: Path, name: str, states: list[dict[str, np.ndarray]],
+                  extra: dict[str, str] | None = None) -> None:
+    """Save U-Net weights (one dict per stem) in our safetensors layout, atomically."""
+    from safetensors.numpy import save_file
+
+    tensors = {f"unet{i}.{key}": np.ascontiguousarray(value) for i, state in enumerate(states)
                for key, value in state.items()}
-    save_file(tensors, str(out_dir / WEIGHTS_FILE),
-              metadata={"format": FORMAT, "model": name, "n_stems": str(n_stems),
-                        "source_sha256": sha256})
+    meta = {"format": FORMAT, "model": name, "n_stems": str(len(states)), **(extra or {})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        save_file(tensors, str(tmp), metadata=meta)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _install_archive(name: str, archive: Path, sha256: str, progress: ProgressFn | None,
@@ -382,6 +404,11 @@ def load_weights(name: str, n_stems: int) -> list[dict[str, np.ndarray]]:
     if not path.is_file():
         raise ModelError(f"the {name} model is not installed; install it with "
                          f"'stemsplit models install {name}' or from the model list")
+    return read_weights(path, name, n_stems)
+
+
+def read_weights(path: Path, name: str, n_stems: int) -> list[dict[str, np.ndarray]]:
+    """Read what :func:`write_weights` wrote; ModelError when damaged or of another model."""
     from safetensors import SafetensorError, safe_open
 
     try:
