@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeySequence, QPainter, QShortcut
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from stemsplit.gui import theme
+from stemsplit.gui.widgets_common import observe_player, start_timer, window_keys
 from stemsplit.playback import MIN_DB, MIX, Player
 
 MAX_DB = 12.0
@@ -160,13 +161,8 @@ class MixerPanel(QFrame):
         self._box = QVBoxLayout(self)
         self._box.setContentsMargins(0, 0, 0, 0)
         self._box.setSpacing(6)
-        self.meter_timer = QTimer(self)
-        self.meter_timer.setInterval(METER_MS)
-        self.meter_timer.timeout.connect(self._update_meters)
-        self.meter_timer.start()
-        listener = self.sync
-        player.add_listener(listener)
-        self.destroyed.connect(lambda *_: player.remove_listener(listener))
+        self.meter_timer = start_timer(self, METER_MS, self._update_meters)
+        observe_player(self, player, self.sync)
         self.sync()
 
     def set_colours(self, colours: dict[str, str]) -> None:
@@ -251,13 +247,7 @@ class MixerPanel(QFrame):
 
     def install_shortcuts(self, window: QWidget) -> list[QShortcut]:
         """S / M (solo / mute the current strip) and Tab-free strip choice with [ and ]."""
-        keys = [(Qt.Key_S, self.toggle_solo_current), (Qt.Key_M, self.toggle_mute_current),
-                (Qt.Key_BracketRight, lambda: self.select_next(1)),
-                (Qt.Key_BracketLeft, lambda: self.select_next(-1))]
-        shortcuts = []
-        for key, slot in keys:
-            sc = QShortcut(QKeySequence(key), window)
-            sc.setContext(Qt.WindowShortcut)
-            sc.activated.connect(slot)
-            shortcuts.append(sc)
-        return shortcuts
+        return window_keys(window, [
+            (Qt.Key_S, self.toggle_solo_current), (Qt.Key_M, self.toggle_mute_current),
+            (Qt.Key_BracketRight, lambda: self.select_next(1)),
+            (Qt.Key_BracketLeft, lambda: self.select_next(-1))])

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor
 
 from stemsplit.gui import theme
 from stemsplit.gui.axes import TimeAxis
+from stemsplit.gui.widgets_common import playhead_line, time_region
 
 
 class Overview(pg.PlotWidget):
@@ -44,17 +45,8 @@ class Overview(pg.PlotWidget):
         plot.addItem(pg.FillBetweenItem(self.curve, self.lower, brush=fill))
         plot.addItem(self.curve)
         plot.addItem(self.lower)
-        region_brush = QColor(theme.TEXT)
-        region_brush.setAlpha(40)
-        self.region = pg.LinearRegionItem(values=(0, 1), brush=region_brush,
-                                          pen=pg.mkPen(theme.TEXT, width=1))
-        self.region.setZValue(10)
-        self.region.hide()
-        plot.addItem(self.region)
-        self.playhead = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.TEXT))
-        self.playhead.setZValue(20)
-        self.playhead.hide()
-        plot.addItem(self.playhead)
+        self.region = time_region(plot, theme.TEXT, 40, 10)
+        self.playhead = playhead_line(plot, theme.TEXT)
         self.duration = 0.0
         self._updating = False
         self.region.sigRegionChanged.connect(self._on_region)

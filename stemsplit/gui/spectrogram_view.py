@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor
 
 from stemsplit.gui import theme
 from stemsplit.gui.axes import FrequencyAxis, TimeAxis, format_hz, format_time
 from stemsplit.gui.display import FLOOR_DB, SongDisplay
 from stemsplit.gui.mask_model import MaskAccumulator
 from stemsplit.gui.pyramid import Pyramid
+from stemsplit.gui.widgets_common import playhead_line, time_region
 
 MIX = "mix"  # view mode: the mixture with mask overlays
 
@@ -82,18 +82,8 @@ class SpectrogramView(pg.PlotWidget):
         self.overlays: dict[str, pg.ImageItem] = {}
         self.overlay_on: dict[str, bool] = {}
         self.colours: dict[str, str] = {}
-        self.playhead = pg.InfiniteLine(angle=90, movable=False,
-                                        pen=pg.mkPen(theme.TEXT, width=1))
-        self.playhead.setZValue(20)
-        self.playhead.hide()
-        plot.addItem(self.playhead)
-        loop_brush = QColor(theme.SOLO)
-        loop_brush.setAlpha(38)
-        self.loop = pg.LinearRegionItem(values=(0, 1), brush=loop_brush,
-                                        pen=pg.mkPen(theme.SOLO, width=1))
-        self.loop.setZValue(15)
-        self.loop.hide()
-        plot.addItem(self.loop)
+        self.playhead = playhead_line(plot, theme.TEXT)
+        self.loop = time_region(plot, theme.SOLO, 38, 15)
         self.song: SongDisplay | None = None
         self.masks: MaskAccumulator | None = None
         self.scale = "log"

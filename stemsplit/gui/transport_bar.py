@@ -7,12 +7,13 @@ window follows :attr:`TransportBar.positionChanged`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from stemsplit.gui import theme
 from stemsplit.gui.glyphs import ICON_SIZE, glyph_icon
+from stemsplit.gui.widgets_common import observe_player, start_timer, window_keys
 from stemsplit.playback import Player
 
 POLL_MS = 30  # smooth enough for a moving playhead, cheap enough to run always
@@ -77,14 +78,8 @@ class TransportBar(QFrame):
         box.addWidget(self.error_label, 1)
         box.addStretch(0)
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(POLL_MS)
-        self.timer.timeout.connect(self._poll)
-        self.timer.start()
-        listener = self._refresh
-        player.add_listener(listener)
-        # Remove the listener by value: ``self`` may already be gone on ``destroyed``.
-        self.destroyed.connect(lambda *_: player.remove_listener(listener))
+        self.timer = start_timer(self, POLL_MS, self._poll)
+        observe_player(self, player, self._refresh)
         self._refresh()
 
     def _button(self, glyph: str, tip: str, slot) -> QPushButton:
@@ -118,15 +113,8 @@ class TransportBar(QFrame):
 
     def install_shortcuts(self, window: QWidget) -> list[QShortcut]:
         """Space, Home and L on ``window`` (active while the window has focus)."""
-        keys = [(Qt.Key_Space, self.toggle_play), (Qt.Key_Home, self.to_start),
-                (Qt.Key_L, self.toggle_loop)]
-        shortcuts = []
-        for key, slot in keys:
-            sc = QShortcut(QKeySequence(key), window)
-            sc.setContext(Qt.WindowShortcut)
-            sc.activated.connect(slot)
-            shortcuts.append(sc)
-        return shortcuts
+        return window_keys(window, [(Qt.Key_Space, self.toggle_play),
+                                    (Qt.Key_Home, self.to_start), (Qt.Key_L, self.toggle_loop)])
 
     # -- display -----------------------------------------------------------------------
 

@@ -1,0 +1,159 @@
+"""Does the window stay responsive on a long song? Event-loop stalls, view speed, cancel time.
+
+Opens the real window (offscreen Qt), loads the demo song looped to N minutes,
+then measures, with a 5 ms heartbeat timer on the GUI thread:
+
+- the longest gaps of the event loop while the song loads, while it separates
+  (masks arriving chunk by chunk) and while the user zooms and pans;
+- how long one zoom / pan step takes to redraw on the long song;
+- how long Cancel takes to stop a running separation.
+
+A gap is the time between two heartbeats minus the 5 ms interval: what a user
+would feel as a frozen window. Target (issue 3): no gap above ~50 ms from our code.
+
+    .venv/bin/python benchmarks/responsiveness.py [--minutes 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("STEMSPLIT_HOME", tempfile.mkdtemp(prefix="stemsplit-bench-"))
+
+BEAT_MS = 5
+
+
+class Heartbeat:
+    """Records the gaps between ticks of a QTimer on the GUI thread."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.gaps: list[float] = []
+        self.last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.setInterval(BEAT_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(max(0.0, now - self.last - BEAT_MS / 1000))
+        self.last = now
+
+    def start(self) -> None:
+        self.gaps = []
+        self.last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> np.ndarray:
+        self.timer.stop()
+        return np.array(self.gaps) * 1000
+
+
+def run_until(app, condition, timeout_s: float) -> float:
+    start = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - start > timeout_s:
+            raise TimeoutError("timed out")
+        app.processEvents()
+        time.sleep(0.001)
+    return time.perf_counter() - start
+
+
+def report(name: str, gaps_ms: np.ndarray) -> None:
+    if len(gaps_ms) == 0:
+        print(f"{name:28s} (no ticks)")
+        return
+    over = int((gaps_ms > 50).sum())
+    print(f"{name:28s} ticks {len(gaps_ms):6d}  p99 {np.percentile(gaps_ms, 99):6.1f} ms  "
+          f"max {gaps_ms.max():6.1f} ms  gaps > 50 ms: {over}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    args = parser.parse_args()
+
+    from stemsplit.core.audio_io import load_audio
+    from stemsplit.core.weights import demo_song_path
+    from stemsplit.gui.app import create_app
+    from stemsplit.gui.main_window import MainWindow
+
+    song = load_audio(demo_song_path())
+    n = int(args.minutes * 60 * song.sample_rate)
+    looped = np.tile(song.samples, (1, -(-n // song.frames)))[:, :n]
+    folder = Path(tempfile.mkdtemp(prefix="stemsplit-resp-"))
+    path = folder / f"song-{args.minutes:g}min.wav"
+    sf.write(path, looped.T, song.sample_rate, subtype="PCM_16")
+    del looped
+
+    app = create_app()
+    window = MainWindow()
+    window.resize(1440, 900)
+    window.show()
+    beat = Heartbeat()
+    run_until(app, lambda: window.session.engine_ready, 120)
+    run_until(app, lambda: not window.session.busy, 60)
+    time.sleep(2.0)  # let the model warm-up thread finish; it is measured on its own below
+    app.processEvents()
+
+    print(f"song: {args.minutes:g} min, window 1440x900, {os.cpu_count()} CPUs")
+    beat.start()
+    window.open_path(path)
+    load_s = run_until(app, lambda: window.session.audio is not None
+                       and not window.session.loading, 300)
+    report(f"load ({load_s:.1f} s)", beat.stop())
+
+    # Zoom and pan: the cost of one step, and the loop's gaps while stepping.
+    duration = window.session.display.duration_s
+    beat.start()
+    steps = []
+    for width in (duration, duration / 4, 60.0, 10.0):
+        for start in np.linspace(0, duration - width, 8):
+            t = time.perf_counter()
+            window.view.set_x_range(float(start), float(start + width))
+            window.view.repaint()  # draw now, as a real frame would
+            steps.append(time.perf_counter() - t)
+            app.processEvents()
+    gaps = beat.stop()
+    steps_ms = np.array(steps) * 1000
+    print(f"{'zoom/pan step redraw':28s} median {np.median(steps_ms):6.1f} ms  "
+          f"max {steps_ms.max():6.1f} ms  ({len(steps)} steps)")
+    report("zoom/pan", gaps)
+    window.view.fit()
+
+    beat.start()
+    window.separate()
+    run_s = run_until(app, lambda: window.session.stems is not None
+                      or not window.session.separating, 3600)
+    report(f"separate ({run_s:.1f} s)", beat.stop())
+    if window.session.stems is None:
+        print(f"separation failed: {window.banner.text()}")
+        return 1
+
+    window.separate()
+    run_until(app, lambda: window.session.masks is not None
+              and window.session.masks.covered().sum() > 0, 120)
+    for _ in range(200):  # let a few chunks run
+        app.processEvents()
+        time.sleep(0.01)
+    window.cancel()
+    cancel_s = run_until(app, lambda: not window.session.separating, 30)
+    print(f"{'cancel':28s} stopped after {cancel_s * 1000:.0f} ms")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
