@@ -123,7 +123,7 @@ def main() -> int:
         for start in np.linspace(0, duration - width, 8):
             t = time.perf_counter()
             window.view.set_x_range(float(start), float(start + width))
-            window.view.repaint()  # draw now, as a real frame would
+            window.view.viewport().repaint()  # draw now, as a real frame would
             steps.append(time.perf_counter() - t)
             app.processEvents()
     gaps = beat.stop()
