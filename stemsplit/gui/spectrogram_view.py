@@ -37,6 +37,20 @@ class _TimeViewBox(pg.ViewBox):
             super().mouseDragEvent(ev, axis)
 
 
+class _RulerAxis(TimeAxis):
+    """The time ruler under the spectrogram: dragging along it draws the loop region."""
+
+    def mouseDragEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph's name
+        vb = self.linkedView()
+        if vb is None or ev.button() != Qt.LeftButton:
+            super().mouseDragEvent(ev)
+            return
+        ev.accept()
+        a = vb.mapSceneToView(ev.buttonDownScenePos()).x()
+        b = vb.mapSceneToView(ev.scenePos()).x()
+        vb.selecting.emit(float(min(a, b)), float(max(a, b)), bool(ev.isFinish()))
+
+
 def _image() -> pg.ImageItem:
     item = pg.ImageItem(axisOrder="row-major")
     item.setAutoDownsample(True)
@@ -60,7 +74,7 @@ class SpectrogramView(pg.PlotWidget):
     loopChanged = Signal(float, float)
 
     def __init__(self, parent=None) -> None:
-        self.time_axis = TimeAxis()
+        self.time_axis = _RulerAxis()
         self.freq_axis = FrequencyAxis()
         super().__init__(parent, background=theme.BACKGROUND, viewBox=_TimeViewBox(),
                          axisItems={"bottom": self.time_axis, "left": self.freq_axis})

@@ -57,7 +57,7 @@ class TransportBar(QFrame):
         self.play_button.setMinimumWidth(56)
         self.stop_button = self._button("stop", "Stop and go back to the start", self.stop)
         self.loop_button = QPushButton("Loop")
-        self.loop_button.setToolTip("Loop the selected region (Shift+drag on the spectrogram), "
+        self.loop_button.setToolTip("Loop the region drawn on the time ruler, "
                                     "or the whole song (L)")
         self.loop_button.setFocusPolicy(Qt.NoFocus)
         self.loop_button.clicked.connect(self.toggle_loop)

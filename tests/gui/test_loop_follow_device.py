@@ -117,3 +117,22 @@ def test_output_device_menu_lists_chooses_and_remembers(playing_window, null_sin
     next(a for a in menu.devices.actions() if a.text() == "System Default").trigger()
     assert glue.player.device_name is None
     assert window.prefs.settings.get("playback.device") is None
+
+
+def test_dragging_along_the_time_ruler_draws_the_loop(playing_window, qtbot):
+    window = playing_window
+    view, player = window.view, window.playback.player
+    ruler = view.time_axis.sceneBoundingRect()
+    y = view.mapFromScene(ruler.center()).y()
+    start, end = QPoint(_scene_x(view, 0.5), y), QPoint(_scene_x(view, 2.0), y)
+    viewport = view.viewport()
+    qtbot.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    for frac in (0.3, 0.6, 1.0):
+        qtbot.mouseMove(viewport, start + (end - start) * frac)
+    qtbot.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, end)
+    span = view.loop_span()
+    assert span is not None
+    assert span == pytest.approx((0.5, 2.0), abs=0.05)
+    assert player.loop_enabled
+    assert player.loop_region == (round(span[0] * player.sample_rate),
+                                  round(span[1] * player.sample_rate))
