@@ -109,7 +109,7 @@ DEFAULT_MODEL = "2stems"
 
 register(ModelInfo(
     name="2stems",
-    title="2 stems: vocals / accompaniment (Spleeter U-Net, built in)",
+    title="2 stems: vocals, accompaniment",
     stems=("vocals", "accompaniment"),
     load_weights=_builtin_2stems_weights,
     is_installed=_builtin_2stems_installed,
@@ -130,7 +130,7 @@ _ELU = UNetConfig(encoder_activation="elu", decoder_activation="elu")
 _load4, _installed4 = _downloaded("4stems", 4)
 register(ModelInfo(
     name="4stems",
-    title="4 stems: vocals / drums / bass / other (Spleeter U-Net, download)",
+    title="4 stems: vocals, drums, bass, other",
     stems=("vocals", "drums", "bass", "other"),
     load_weights=_load4,
     is_installed=_installed4,
@@ -142,7 +142,7 @@ register(ModelInfo(
 _load5, _installed5 = _downloaded("5stems", 5)
 register(ModelInfo(
     name="5stems",
-    title="5 stems: vocals / piano / drums / bass / other (Spleeter U-Net, download)",
+    title="5 stems: vocals, piano, drums, bass, other",
     stems=("vocals", "piano", "drums", "bass", "other"),
     load_weights=_load5,
     is_installed=_installed5,
