@@ -279,6 +279,11 @@ class MainWindow(QMainWindow):
         if audio.path is not None:
             self.prefs.add_recent(audio.path)
             menus.fill_recent(self)
+        if audio.original_channels > 2:
+            self.banner.show_message(
+                f"{Path(audio.path).name if audio.path else 'This song'} has "
+                f"{audio.original_channels} channels; it was folded down to stereo for "
+                "separation (the file itself is untouched).", "info")
         self._update_title()
         self._update_state()
 

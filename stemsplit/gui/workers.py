@@ -50,7 +50,8 @@ class LoadThread(QThread):
         from stemsplit.core.errors import StemsplitError
 
         try:
-            audio = load_audio(self.path)
+            # Surround files are folded to stereo (the window says so) rather than refused.
+            audio = load_audio(self.path, downmix=True)
             display = compute_song_display(audio.samples, audio.sample_rate, self.cancel)
         except StemsplitError as exc:
             self.failed.emit(str(exc))

@@ -157,6 +157,29 @@ def test_a_bad_file_shows_a_message_and_keeps_the_loaded_song(qtbot, window, dem
     assert "missing.wav" in window.banner.text()
 
 
+def test_empty_and_surround_files(qtbot, window, demo_audio, tmp_path):
+    """An empty file is refused by name; a 5.1 file is folded to stereo and says so."""
+    import soundfile as sf
+
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with qtbot.waitSignal(window.session.loadFailed, timeout=60_000):
+        window.open_path(empty)
+    assert "empty.wav" in window.banner.text() and "empty" in window.banner.text().lower()
+
+    n = 3 * demo_audio.sample_rate
+    left, right = demo_audio.samples[:, :n]
+    six = np.stack([left, right, 0.5 * (left + right), np.zeros(n), 0.3 * left, 0.3 * right])
+    surround = tmp_path / "surround.wav"
+    sf.write(surround, six.T.astype(np.float32), demo_audio.sample_rate, subtype="FLOAT")
+    load(qtbot, window, surround)
+    audio = window.session.audio
+    assert audio.channels == 2 and audio.original_channels == 6
+    assert window.banner.isVisible() and "6 channels" in window.banner.text()
+    assert "stereo" in window.banner.text() and "--downmix" not in window.banner.text()
+    assert surround.name in window.windowTitle()
+
+
 def test_choices_and_recent_files_are_remembered(qtbot, app, window, short_clip):
     from stemsplit.gui.main_window import MainWindow
 
