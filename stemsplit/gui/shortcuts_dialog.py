@@ -5,10 +5,14 @@ from __future__ import annotations
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout
 
-# Shortcuts that belong to the playback widgets (QShortcut, not menu actions).
+# Keys of the playback widgets (QShortcut, not menu actions) and the mouse gestures.
 PLAYBACK_KEYS = [("Space", "Play / pause"), ("Home", "Jump to the start"),
                  ("L", "Loop on / off"), ("S", "Solo the selected stem"),
-                 ("M", "Mute the selected stem"), ("[ / ]", "Select the previous / next stem")]
+                 ("M", "Mute the selected stem"), ("[ / ]", "Select the previous / next stem"),
+                 ("Drag on the time ruler", "Draw a loop region (Shift+drag on the "
+                  "spectrogram does the same; Shift+click clears it)"),
+                 ("Click", "Move the playhead there"),
+                 ("Wheel / drag / double-click", "Zoom / pan / fit the song")]
 
 
 def shortcut_rows(actions, with_playback: bool) -> list[tuple[str, str]]:
