@@ -19,7 +19,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 @pytest.fixture(scope="session", autouse=True)
 def _shared_weights_cache(tmp_path_factory):
     """One safetensors copy of the built-in weights for the whole run (~80 MB, not per test)."""
-    from stemsplit.core.model_store import BUILTIN_CACHE_ENV
+    from stemsplit.core.weights_file import BUILTIN_CACHE_ENV
 
     os.environ[BUILTIN_CACHE_ENV] = str(tmp_path_factory.mktemp("weights-cache"))
 

@@ -34,14 +34,14 @@ from stemsplit.core.archives import safe_extract, sha256_file
 from stemsplit.core.errors import Cancelled, ModelError
 from stemsplit.core.spleeter_convert import convert_spleeter
 from stemsplit.core.tf_checkpoint import read_checkpoint
+from stemsplit.core.weights_file import FORMAT as FORMAT  # re-exported: the installed format
+from stemsplit.core.weights_file import read_weights, write_weights
 
 DEFAULT_BASE_URL = "https://github.com/deezer/spleeter/releases/download/v1.4.0/"
 BASE_URL_ENV = "STEMSPLIT_MODEL_URL"
 # Release archives and the number of U-Nets each holds (Spleeter's stem order).
 ARCHIVES: dict[str, int] = {"2stems": 2, "4stems": 4, "5stems": 5}
 WEIGHTS_FILE = "weights.safetensors"
-BUILTIN_CACHE_ENV = "STEMSPLIT_WEIGHTS_CACHE"  # where fast copies of built-in weights go
-FORMAT = "stemsplit-spleeter-unets-1"
 CHUNK = 1 << 16
 TIMEOUT_S = 30.0
 
@@ -93,16 +93,6 @@ def model_dir(name: str) -> Path:
 
 def weights_path(name: str) -> Path:
     return model_dir(name) / WEIGHTS_FILE
-
-
-def builtin_cache_path(name: str, sources: list[Path]) -> Path:
-    """Where a copy of built-in weights goes, keyed by the source files' identity."""
-    import hashlib
-
-    ident = "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sources)
-    key = hashlib.sha256(ident.encode()).hexdigest()[:16]
-    folder = os.environ.get(BUILTIN_CACHE_ENV) or models_dir() / ".builtin"
-    return Path(folder) / f"{name}-{key}.safetensors"
 
 
 def partial_path(name: str) -> Path:
@@ -266,23 +256,6 @@ def _convert(folder: Path, name: str, n_stems: int, out_dir: Path, sha256: str) 
     write_weights(out_dir / WEIGHTS_FILE, name, states, {"source_sha256": sha256})
 
 
-def write_weights(path: Path, name: str, states: list[dict[str, np.ndarray]],
-                  extra: dict[str, str] | None = None) -> None:
-    """Save U-Net weights (one dict per stem) in our safetensors layout, atomically."""
-    from safetensors.numpy import save_file
-
-    tensors = {f"unet{i}.{key}": np.ascontiguousarray(value) for i, state in enumerate(states)
-               for key, value in state.items()}
-    meta = {"format": FORMAT, "model": name, "n_stems": str(len(states)), **(extra or {})}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        save_file(tensors, str(tmp), metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _install_archive(name: str, archive: Path, sha256: str, progress: ProgressFn | None,
                      cancel: threading.Event | None) -> Path:
     """Extract and convert into a temporary folder, then move it into place."""
@@ -405,23 +378,3 @@ def load_weights(name: str, n_stems: int) -> list[dict[str, np.ndarray]]:
         raise ModelError(f"the {name} model is not installed; install it with "
                          f"'stemsplit models install {name}' or from the model list")
     return read_weights(path, name, n_stems)
-
-
-def read_weights(path: Path, name: str, n_stems: int) -> list[dict[str, np.ndarray]]:
-    """Read what :func:`write_weights` wrote; ModelError when damaged or of another model."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="numpy") as fh:
-            meta = fh.metadata() or {}
-            tensors = {key: fh.get_tensor(key) for key in fh.keys()}
-    except (SafetensorError, OSError) as exc:
-        raise ModelError(f"the {name} weights at {path} are damaged ({exc}); "
-                         f"reinstall with 'stemsplit models install {name}'") from exc
-    if meta.get("format") != FORMAT or meta.get("n_stems") != str(n_stems):
-        raise ModelError(f"{path} does not hold the {n_stems}-stem model; reinstall it")
-    states: list[dict[str, np.ndarray]] = [{} for _ in range(n_stems)]
-    for key, value in tensors.items():
-        index, _, param = key.partition(".")
-        states[int(index.removeprefix("unet"))][param] = value
-    return states

