@@ -21,11 +21,11 @@ from stemsplit.core.errors import StemsplitError
 from stemsplit.core.export import (
     EXPORT_RATES,
     PEAK_POLICIES,
-    StreamResampler,
     expand_pattern,
     peak_of,
     policy_gain,
 )
+from stemsplit.core.resampling import StreamResampler
 
 CLI_PATTERN = "<stem>"  # the CLI gives every song its own folder already
 

@@ -24,6 +24,7 @@ from stemsplit.core.chunking import crossfade_weights, plan_chunks
 from stemsplit.core.device import configure_cpu_threads, is_out_of_memory, resolve_device
 from stemsplit.core.errors import Cancelled, StemsplitError
 from stemsplit.core.registry import DEFAULT_MODEL, ModelInfo, get_model
+from stemsplit.core.resampling import fit_length
 from stemsplit.core.stems import MaskBlock, Progress, StemBlock, StemSet
 from stemsplit.core.unet import StemUNets
 from stemsplit.core.weights import load_into
@@ -248,7 +249,7 @@ class _BackToSource:
         total = self.source.shape[1]
         if last:
             n = total - self.pos  # resampling rounds; the output is exactly as long as the input
-            others = _fit(others, n)
+            others = fit_length(others, n)
         n = min(n, total - self.pos)
         others = others[:, :n].reshape(len(self.stems) - 1, self.channels, n)
         mix = self.source[:, self.pos: self.pos + n]
@@ -257,9 +258,3 @@ class _BackToSource:
         block_out = StemBlock(self.pos, audio)
         self.pos += n
         return block_out
-
-
-def _fit(x: np.ndarray, n: int) -> np.ndarray:
-    if x.shape[-1] >= n:
-        return x[..., :n]
-    return np.pad(x, ((0, 0), (0, n - x.shape[-1])))

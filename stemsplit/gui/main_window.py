@@ -24,7 +24,9 @@ from stemsplit.gui import menus
 from stemsplit.gui.about import AboutDialog
 from stemsplit.gui.banner import Banner
 from stemsplit.gui.drop_hint import DropHint
+from stemsplit.gui.file_drop import FileDropTarget
 from stemsplit.gui.icon import app_icon
+from stemsplit.gui.model_download_dialog import offer_download
 from stemsplit.gui.overview import Overview
 from stemsplit.gui.playback_glue import attach_playback, open_export_dialog
 from stemsplit.gui.preferences import Preferences
@@ -52,7 +54,6 @@ class MainWindow(QMainWindow):
         self.session = session or Session(self)
         self.prefs = preferences or Preferences()
         self.setWindowIcon(app_icon())
-        self.setAcceptDrops(True)
         self.resize(1280, 800)
         self.setMinimumSize(860, 560)
         self._open_demo_when_ready = False
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.transport_area.layout().setContentsMargins(0, 0, 0, 0)
         self._build_layout()
         self.actions = menus.build(self)
+        self.drop_target = FileDropTarget(self, self.open_path)
         self.playback = attach_playback(self)
         self.export_dialog = None
         self.download_dialog = None
@@ -245,10 +247,10 @@ class MainWindow(QMainWindow):
                                          4000)
             return
         try:
+            from stemsplit.core.export import song_name
             from stemsplit.gui.drag_out import start_stem_drag
 
-            song = Path(s.audio.path).stem if s.audio is not None and s.audio.path else "song"
-            start_stem_drag(self.stem_list.checks[name], s.stems, name, song)
+            start_stem_drag(self.stem_list.checks[name], s.stems, name, song_name(s.stems))
         except Exception as exc:  # e.g. the cache folder is not writable
             self.banner.show_message(f"Could not drag {name} out: {exc}")
 
@@ -334,7 +336,6 @@ class MainWindow(QMainWindow):
             return  # a new song was opened; nothing to report
         self.banner.show_message("Separation cancelled. The song is still loaded; press "
                                  "Separate to start again.", "info")
-        self._update_state()
 
     # -- small helpers -------------------------------------------------------------------
 
@@ -343,25 +344,11 @@ class MainWindow(QMainWindow):
             return
         choice = next((m for m in self.session.models if m.name == name), None)
         if choice is not None and not choice.installed and choice.archive:
-            self.offer_download(choice)
+            self.download_dialog = offer_download(self, choice, self._on_model_installed)
             return
         self.session.set_model(name)
         self.prefs.set("model", name)
         self.session.warm_up()
-
-    def offer_download(self, choice):
-        """Ask to download a model that is not installed; switch to it once it is."""
-        from stemsplit.gui.model_download_dialog import ModelDownloadDialog
-
-        dialog = ModelDownloadDialog(choice.name, choice.title, choice.download_mb,
-                                     choice.archive, self)
-        dialog.installed.connect(self._on_model_installed)
-        # Until it is installed the combo shows the model in use, not the refused one.
-        dialog.rejected.connect(
-            lambda: self.run_panel.set_models(self.session.models, self.session.model_name))
-        self.download_dialog = dialog
-        dialog.open()
-        return dialog
 
     def _on_model_installed(self, name: str) -> None:
         self.session.mark_installed(name)
@@ -401,46 +388,3 @@ class MainWindow(QMainWindow):
         self.actions["cancel"].setEnabled(running)
         self.actions["export"].setEnabled(s.stems is not None)
         self.actions["fit"].setEnabled(s.audio is not None)
-
-    # -- drag and drop -------------------------------------------------------------------
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
-        files = _local_files(event.mimeData())
-        if files:
-            event.acceptProposedAction()
-            self._show_drop_target(True)
-            self.statusBar().showMessage(f"Drop to open {Path(files[0]).name}")
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if _local_files(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragLeaveEvent(self, event) -> None:  # noqa: N802
-        self._show_drop_target(False)
-        self.statusBar().clearMessage()
-        super().dragLeaveEvent(event)
-
-    def _show_drop_target(self, on: bool) -> None:
-        """Outline the window while a file is dragged over it."""
-        central = self.centralWidget()
-        central.setProperty("dropping", on)
-        central.style().unpolish(central)
-        central.style().polish(central)
-
-    def dropEvent(self, event) -> None:  # noqa: N802
-        self._show_drop_target(False)
-        files = _local_files(event.mimeData())
-        if files:
-            event.acceptProposedAction()
-            self.open_path(files[0])
-
-
-def _local_files(mime) -> list[str]:
-    if not mime.hasUrls():
-        return []
-    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-

@@ -210,3 +210,18 @@ class ModelDownloadDialog(QDialog):
         if self.thread is not None:
             self.thread.wait()  # never destroy a QThread that still runs
         super().done(result)
+
+
+def offer_download(window, choice, on_installed) -> ModelDownloadDialog:
+    """Ask to download ``choice`` (a not-installed ModelChoice) for ``window``.
+
+    ``on_installed(name)`` runs once it is installed; if the user declines, the
+    window's model list goes back to the model in use, not the refused one.
+    """
+    dialog = ModelDownloadDialog(choice.name, choice.title, choice.download_mb,
+                                 choice.archive, window)
+    dialog.installed.connect(on_installed)
+    dialog.rejected.connect(lambda: window.run_panel.set_models(window.session.models,
+                                                                window.session.model_name))
+    dialog.open()
+    return dialog

@@ -7,7 +7,6 @@ missing, the transport and mixer areas stay empty and the reason is logged.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from PySide6.QtCore import QObject
 
@@ -139,12 +138,11 @@ def attach_playback(window) -> PlaybackGlue | None:
 
 def open_export_dialog(window, glue: PlaybackGlue | None):
     """File > Export…: the export dialog for the session's stems (non-modal)."""
+    from stemsplit.core.export import song_name
     from stemsplit.gui.export_dialog import ExportDialog
 
-    session = window.session
-    audio = session.audio
-    song = Path(audio.path).stem if audio is not None and audio.path else "song"
-    dialog = ExportDialog(session.stems, song, window.prefs.settings,
+    stems = window.session.stems
+    dialog = ExportDialog(stems, song_name(stems), window.prefs.settings,
                           mix_gains=glue.mix_gains() if glue is not None else None,
                           parent=window)
     dialog.open()

@@ -30,7 +30,7 @@ class PlaybackMenu(QMenu):
         self._add("Loop Visible Range", glue.loop_visible_range)
         self.clear_loop = self._add("Clear Loop Region", glue.clear_loop_region)
         self.addSeparator()
-        self.follow = self._add("Follow Playhead", lambda: None)
+        self.follow = self.addAction("Follow Playhead")
         self.follow.setCheckable(True)
         self.follow.setChecked(glue.follow)
         self.follow.toggled.connect(glue.set_follow)

@@ -261,6 +261,8 @@ class Session(QObject):
         if self.sender() is not self._runner:
             return
         self._runner = None
+        if self.audio is not None and self.audio.path:
+            stems.meta.setdefault("path", str(self.audio.path))  # names exported files
         self.stems = stems
         self.separationFinished.emit(stems)
         self.stemsReady.emit(stems)

@@ -20,7 +20,6 @@ from stemsplit.core.export import (
     ExistingFilesError,
     PatternError,
     PeakError,
-    StreamResampler,
     expand_pattern,
     export_mix,
     export_stems,
@@ -29,10 +28,9 @@ from stemsplit.core.export import (
     planned_paths,
     preview_names,
     render_mix,
-    resample,
-    resampled_length,
     sanitize_filename,
 )
+from stemsplit.core.resampling import StreamResampler, resample, resampled_length
 from stemsplit.core.stems import StemSet
 
 ALL_FORMATS = [OutputFormat(f, b) for f, b in itertools.product(FORMATS, BIT_DEPTHS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtWidgets import QDialog
 
 from stemsplit.core import model_store
@@ -18,24 +17,15 @@ def _pick(window, name: str) -> None:
 
 def _install_random_weights(name: str) -> None:
     """Real weights files in the store's format (the network's values do not matter here)."""
-    import torch
-    from safetensors.numpy import save_file
-
     from stemsplit.core.registry import get_model
     from stemsplit.core.unet import UNet
+    from stemsplit.core.weights_file import write_weights
 
     info = get_model(name)
-    tensors = {}
-    for i in range(len(info.stems)):
-        net = UNet(info.unet)
-        for k, v in net.state_dict().items():
-            if not k.endswith("num_batches_tracked"):
-                tensors[f"unet{i}.{k}"] = np.ascontiguousarray(v.detach().numpy())
-    path = model_store.weights_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={"format": model_store.FORMAT, "model": name,
-                                            "n_stems": str(len(info.stems))})
-    assert info.is_installed() and torch is not None
+    states = [{k: v.detach().numpy() for k, v in UNet(info.unet).state_dict().items()
+               if not k.endswith("num_batches_tracked")} for _ in info.stems]
+    write_weights(model_store.weights_path(name), name, states)
+    assert info.is_installed()
 
 
 def test_choosing_a_missing_model_offers_the_download(window, qtbot):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -163,27 +165,34 @@ def test_missing_device_gives_a_clear_message(null_sink):
     assert not p.is_playing
 
 
-def test_device_failure_stops_with_a_message_and_can_restart(null_sink, demo_audio):
-    own = NullSink(name="stemsplit_failing")
+@contextlib.contextmanager
+def playing_on_own_server(name: str, audio) -> Iterator[tuple[Player, NullSink]]:
+    """A player already playing ``audio`` through a private sound server we can break."""
+    own = NullSink(name=name)
     own.start()
     try:
         with use_sink(own):
             p = Player(device="pulse")
-            p.set_sources(demo_audio.samples, demo_audio.sample_rate)
+            p.set_sources(audio.samples, audio.sample_rate)
             assert p.play(), p.error
             assert wait_until(lambda: p.position > 4096)
-            own.stop()  # the sound server (the "device") dies while playing
-            assert wait_until(lambda: p.poll() is not None or p.error is not None)
-            assert "audio device" in p.error
-            assert not p.is_playing
-            before = p.position
-            own.start()  # the device comes back: playback restarts where it stopped
-            assert p.play(), p.error
-            assert wait_until(lambda: p.position > before + 4096)
-            assert p.poll() is None and p.error is None
+            yield p, own
             p.close()
     finally:
         own.cleanup()
+
+
+def test_device_failure_stops_with_a_message_and_can_restart(null_sink, demo_audio):
+    with playing_on_own_server("stemsplit_failing", demo_audio) as (p, own):
+        own.stop()  # the sound server (the "device") dies while playing
+        assert wait_until(lambda: p.poll() is not None or p.error is not None)
+        assert "audio device" in p.error
+        assert not p.is_playing
+        before = p.position
+        own.start()  # the device comes back: playback restarts where it stopped
+        assert p.play(), p.error
+        assert wait_until(lambda: p.position > before + 4096)
+        assert p.poll() is None and p.error is None
 
 
 def test_rate_the_device_refuses_is_resampled(player, null_sink):
@@ -208,28 +217,18 @@ def test_frozen_device_is_detected_without_hanging(null_sink, demo_audio):
     import os
     import signal
 
-    own = NullSink(name="stemsplit_frozen")
-    own.start()
-    try:
-        with use_sink(own):
-            p = Player(device="pulse")
-            p.set_sources(demo_audio.samples, demo_audio.sample_rate)
-            assert p.play(), p.error
-            assert wait_until(lambda: p.position > 4096)
-            os.kill(own.pid, signal.SIGSTOP)  # the server hangs: no error, just silence
-            try:
-                messages = []
-                started = time.monotonic()
-                assert wait_until(lambda: messages.append(p.poll()) or p.error is not None,
-                                  timeout=30)
-                assert time.monotonic() - started < 15  # detected, and closing did not hang
-                assert "not responding" in p.error or "stopped" in p.error
-                assert not p.is_playing
-            finally:
-                os.kill(own.pid, signal.SIGCONT)
-            p.close()
-    finally:
-        own.cleanup()
+    with playing_on_own_server("stemsplit_frozen", demo_audio) as (p, own):
+        os.kill(own.pid, signal.SIGSTOP)  # the server hangs: no error, just silence
+        try:
+            messages = []
+            started = time.monotonic()
+            assert wait_until(lambda: messages.append(p.poll()) or p.error is not None,
+                              timeout=30)
+            assert time.monotonic() - started < 15  # detected, and closing did not hang
+            assert "not responding" in p.error or "stopped" in p.error
+            assert not p.is_playing
+        finally:
+            os.kill(own.pid, signal.SIGCONT)
 
 
 def test_device_rescan_waits_for_open_streams(player, null_sink):
