@@ -36,6 +36,32 @@ then
     "$PY" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT"
 fi
 
+# Freeze exactly what pyproject.toml allows: a .venv that drifted (e.g. PySide6 6.12.0,
+# which crashes the window on Python 3.11) must not end up in the bundle.
+if ! "$PY" - <<'PYEOF'
+import sys, tomllib
+from importlib.metadata import PackageNotFoundError, version
+from packaging.requirements import Requirement
+wrong = []
+for line in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]:
+    req = Requirement(line)
+    try:
+        have = version(req.name)
+    except PackageNotFoundError:
+        wrong.append(f"{req.name} is not installed")
+        continue
+    if not req.specifier.contains(have, prereleases=True):
+        wrong.append(f"{req.name} {have} is installed; pyproject.toml wants {req.specifier}")
+for w in wrong:
+    print(f"build.sh: {w}", file=sys.stderr)
+sys.exit(1 if wrong else 0)
+PYEOF
+then
+    echo "build.sh: .venv does not match pyproject.toml; run scripts/setup.sh" \
+         "(or .venv/bin/pip install -e .) and build again" >&2
+    exit 1
+fi
+
 clean=()
 if [[ "${1:-}" == "--clean" ]]; then
     clean=(--clean)

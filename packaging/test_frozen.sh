@@ -110,6 +110,11 @@ if ! "${clean_env[@]}" "XDG_RUNTIME_DIR=$scratch" xvfb-run -a -s "-screen 0 1280
     echo "--- app output:" >&2; tail -n 40 "$scratch/gui.log" >&2
     fail "the frozen GUI did not open"
 fi
+# Its refusal dialog would pass the window check above (stemsplit/gui/binding_check.py).
+if grep -q "leaks references to None" "$scratch/gui.log"; then
+    cat "$scratch/gui.log" >&2
+    fail "the bundle's PySide6 leaks references to None (see pyproject.toml's pin)"
+fi
 if grep -q "Traceback" "$scratch/gui.log"; then
     cat "$scratch/gui.log" >&2
     fail "the frozen GUI raised an exception"

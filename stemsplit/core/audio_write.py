@@ -3,7 +3,10 @@
 Files are written to a hidden temporary name in the target folder and renamed
 into place only when complete, so a full disk, a cancel or a crash never leaves
 a half-written file under the real name, and an existing file is replaced only
-when the caller says so.
+when the caller says so. The stems of one song are moved into place together
+by :func:`commit_all`, all or none, also when they replace older files.
+Temporary names carry the writer's process id, so the next writer into a folder
+can remove what a killed one left there (:mod:`stemsplit.core.partials`).
 
 Policy, in one place:
     - 16-bit output gets TPDF dither of +-1 LSB before quantisation; 24-bit
@@ -19,7 +22,7 @@ import contextlib
 import errno
 import os
 import shutil
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,7 @@ import numpy as np
 import soundfile as sf
 
 from stemsplit.core.errors import AudioWriteError
+from stemsplit.core.partials import BACKUP, sweep_files, temp_file
 
 FORMATS = {"wav": "WAV", "flac": "FLAC", "aiff": "AIFF"}
 BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
@@ -129,6 +133,8 @@ class AudioWriter:
         self.peak = 0.0
         self._rng = np.random.default_rng(seed)
         self._file: sf.SoundFile | None = None
+        # First what a killed run left here: a file it had moved aside comes back.
+        sweep_files(self.path.parent)
         if self.path.exists() and not overwrite:
             raise AudioWriteError(f"{self.path} already exists (not overwritten)")
         if self.path.is_dir():
@@ -136,11 +142,9 @@ class AudioWriter:
         folder = self.path.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=folder)
-            os.close(fd)
+            self._tmp = temp_file(folder, self.path.name)
         except OSError as exc:
             raise AudioWriteError(_folder_message(folder, exc)) from exc
-        self._tmp = Path(tmp)
         try:
             self._file = sf.SoundFile(self._tmp, "w", sample_rate, channels,
                                       subtype=BIT_DEPTHS[fmt.bit_depth],
@@ -213,23 +217,19 @@ class AudioWriter:
 
     def commit(self) -> Path:
         """Finish the file and move it to its real name."""
-        self.close()
-        try:
-            # mkstemp makes the file private (0600); an export is an ordinary file.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self._tmp, 0o666 & ~umask)
-            if self.overwrite:
-                os.replace(self._tmp, self.path)
-            else:
-                self._move_without_clobbering()
-        except FileExistsError as exc:
-            self.abort()
-            raise AudioWriteError(f"{self.path} already exists (not overwritten)") from exc
-        except _SF_ERRORS as exc:
-            self.abort()
-            raise AudioWriteError(_disk_message(self.path, exc)) from exc
-        return self.path
+        return commit_all([self])[0]
+
+    def _prepare(self) -> None:
+        # mkstemp makes the file private (0600); an export is an ordinary file.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._tmp, 0o666 & ~umask)
+
+    def _place(self) -> None:
+        if self.overwrite:
+            os.replace(self._tmp, self.path)
+        else:
+            self._move_without_clobbering()
 
     def _move_without_clobbering(self) -> None:
         try:
@@ -263,6 +263,77 @@ class AudioWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._tmp.exists():
             self.abort()
+
+
+def commit_all(writers: Sequence[AudioWriter]) -> list[Path]:
+    """Finish every writer and move all the files to their real names as one unit.
+
+    All or none, also when replacing: every file is encoded and synced first;
+    then the existing files that will be replaced are moved aside to hidden
+    ``.backup`` names in the same folder, the new files are moved in, and only
+    then are the backups deleted. Any failure (or an interrupt) on the way puts
+    the backups back, removes the new files and the temporary ones, so the
+    folder never mixes files of two runs. The last file needs no backup: a
+    failed rename leaves its target as it was.
+
+    Returns:
+        The real paths, in the writers' order.
+
+    Raises:
+        AudioWriteError: a file exists (for a writer without ``overwrite``), a
+            target is a folder, the disk is full or read-only.
+    """
+    writers = list(writers)
+    backups: dict[int, Path] = {}
+    placed: list[int] = []
+    current: AudioWriter | None = None
+    try:
+        for current in writers:
+            current.close()
+        for current in writers:
+            current._prepare()
+            if current.path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, "is a folder", str(current.path))
+        for i, current in enumerate(writers[:-1]):
+            if current.overwrite and os.path.lexists(current.path):
+                backups[i] = temp_file(current.path.parent, current.path.name, BACKUP)
+                os.replace(current.path, backups[i])
+        for i, current in enumerate(writers):
+            current._place()
+            placed.append(i)
+    except BaseException as exc:
+        _roll_back(writers, placed, backups)
+        if isinstance(exc, IsADirectoryError) and current is not None:
+            raise AudioWriteError(f"{current.path} is a folder") from exc
+        if isinstance(exc, FileExistsError) and current is not None:
+            raise AudioWriteError(f"{current.path} already exists (not overwritten)") from exc
+        if isinstance(exc, _SF_ERRORS) and current is not None:
+            raise AudioWriteError(_disk_message(current.path, exc)) from exc
+        raise
+    for backup in backups.values():
+        with contextlib.suppress(OSError):  # a leftover backup is swept by a later run
+            backup.unlink()
+    return [w.path for w in writers]
+
+
+def _roll_back(writers: list[AudioWriter], placed: list[int], backups: dict[int, Path]) -> None:
+    """Undo a partly done :func:`commit_all`: old files back, new and temporary files gone."""
+    for i in reversed(placed):
+        path = writers[i].path
+        backup = backups.pop(i, None)
+        try:
+            if backup is not None:
+                os.replace(backup, path)  # the old file back over the new one, atomically
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            with contextlib.suppress(OSError):  # then the backup's sweep restores it later
+                path.unlink(missing_ok=True)
+    for i, backup in backups.items():  # moved aside, nothing moved in yet
+        with contextlib.suppress(OSError):
+            os.replace(backup, writers[i].path)
+    for writer in writers:
+        writer.abort()
 
 
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int,

@@ -21,6 +21,7 @@ from stemsplit.core.audio_write import (
     AudioWriter,
     OutputFormat,
     check_writable,
+    commit_all,
     estimate_bytes,
 )
 from stemsplit.core.errors import AudioWriteError, Cancelled, StemsplitError
@@ -111,6 +112,14 @@ def expand_pattern(pattern: str, *, song: str, stem: str, fmt: OutputFormat = DE
         # Field values are sanitised on their own so a "/" in a title cannot make folders.
         return sanitize_filename(values[key], fallback="_")
 
+    # A long title gives up its end, not the stem's name: cutting the whole name
+    # would give every stem of a long-named song the same file name.
+    excess = len(_FIELD.sub(field, body).encode("utf-8")) - MAX_NAME_BYTES
+    uses = sum(m.group(1).strip().lower() == "song" for m in _FIELD.finditer(body))
+    if excess > 0 and uses:
+        title = sanitize_filename(song, fallback="_").encode("utf-8")
+        keep = max(len(title) - -(-excess // uses), 1)  # ceil: every <song> gives its share
+        values["song"] = title[:keep].decode("utf-8", errors="ignore")
     return f"{sanitize_filename(_FIELD.sub(field, body))}.{fmt.extension}"
 
 
@@ -242,7 +251,9 @@ def export_stems(stemset: StemSet, folder: str | Path, pattern: str = DEFAULT_PA
 
     Every file is first written under a hidden temporary name; only when all of
     them are complete are they renamed into place, so a cancel, a full disk or
-    a read-only folder leaves no partial file and no half set of stems.
+    a read-only folder leaves no partial file and no half set of stems. With
+    ``overwrite`` the files being replaced are moved aside first and put back
+    if any rename fails (:func:`~stemsplit.core.audio_write.commit_all`).
 
     Args:
         stemset: the separated song.
@@ -329,15 +340,10 @@ def _write_all(paths: list[Path], audio: dict[str, np.ndarray], sr: int, fmt: Ou
                     progress(0.98 * done, path.name)
             writer.close()
         _check_cancel(cancel)
-        committed: list[Path] = []
-        for writer in writers:
-            committed.append(writer.commit())
+        commit_all(writers)  # all or none, also when replacing files
     except BaseException:
         for writer in writers:
             writer.abort()
-        if not overwrite:  # a rename failed midway: take back the new files, all or none
-            for path in locals().get("committed", []):
-                path.unlink(missing_ok=True)
         raise
     if progress:
         progress(1.0, "")

@@ -4,6 +4,8 @@ Layout under ``settings.cache_dir()/models``::
 
     <name>/weights.safetensors   the converted U-Nets (our own safe format)
     .downloads/<name>.tar.gz.part an unfinished download, resumed by the next try
+    .install-<name>-<pid>-<random> an install in progress; one whose process was killed
+                                  hard is removed by the next install (core.partials)
 
 An install is all or nothing: the archive is checked against the release's
 ``checksum.json`` (SHA-256), extracted with every member's path checked,
@@ -17,12 +19,8 @@ import http.client
 import json
 import os
 import shutil
-import ssl
-import tempfile
 import threading
-import time
 import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +29,10 @@ import numpy as np
 
 from stemsplit import settings
 from stemsplit.core.archives import safe_extract, sha256_file
+from stemsplit.core.download import TIMEOUT_S, fetch, open_url, reason
+from stemsplit.core.download import DownloadError as DownloadError  # re-exported
 from stemsplit.core.errors import Cancelled, ModelError
+from stemsplit.core.partials import sweep_installs, temp_install_dir
 from stemsplit.core.spleeter_convert import convert_spleeter
 from stemsplit.core.tf_checkpoint import read_checkpoint
 from stemsplit.core.weights_file import FORMAT as FORMAT  # re-exported: the installed format
@@ -42,12 +43,6 @@ BASE_URL_ENV = "STEMSPLIT_MODEL_URL"
 # Release archives and the number of U-Nets each holds (Spleeter's stem order).
 ARCHIVES: dict[str, int] = {"2stems": 2, "4stems": 4, "5stems": 5}
 WEIGHTS_FILE = "weights.safetensors"
-CHUNK = 1 << 16
-TIMEOUT_S = 30.0
-
-
-class DownloadError(ModelError):
-    """The network failed; the message says how to retry or install from a file."""
 
 
 @dataclass(frozen=True)
@@ -123,24 +118,6 @@ def offline_hint(name: str) -> str:
 # -- network -------------------------------------------------------------------------------
 
 
-def _ssl_context() -> ssl.SSLContext:
-    # Frozen apps and python.org's macOS builds may lack system CA certificates;
-    # certifi's bundle, where installed, makes HTTPS work there too.
-    try:
-        import certifi
-    except ImportError:
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-def _open(url: str, headers: dict[str, str] | None = None, timeout: float = TIMEOUT_S):
-    if not url.startswith(("https://", "http://")):
-        raise DownloadError(f"{BASE_URL_ENV} must be an http(s) URL, not {url!r}")
-    request = urllib.request.Request(url, headers={"User-Agent": "stemsplit", **(headers or {})})
-    context = _ssl_context() if url.startswith("https://") else None
-    return urllib.request.urlopen(request, timeout=timeout, context=context)
-
-
 def fetch_checksum(name: str, timeout: float = TIMEOUT_S) -> str:
     """The archive's SHA-256 from the release's ``checksum.json``.
 
@@ -148,23 +125,15 @@ def fetch_checksum(name: str, timeout: float = TIMEOUT_S) -> str:
     """
     url = base_url() + "checksum.json"
     try:
-        with _open(url, timeout=timeout) as response:
+        with open_url(url, timeout=timeout) as response:
             index = json.loads(response.read(1 << 20).decode("utf-8"))
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        raise DownloadError(f"could not fetch the checksum list {url}: {_reason(exc)}. "
+        raise DownloadError(f"could not fetch the checksum list {url}: {reason(exc)}. "
                             + offline_hint(name)) from exc
     value = index.get(name, index.get(f"{name}.tar.gz")) if isinstance(index, dict) else None
     if not isinstance(value, str) or len(value) != 64:
         raise ModelError(f"the checksum list {url} has no SHA-256 for {name}")
     return value.lower()
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code} {exc.reason}"
-    if isinstance(exc, urllib.error.URLError):
-        return str(exc.reason)
-    return str(exc) or type(exc).__name__
 
 
 def download(name: str, progress: ProgressFn | None = None,
@@ -178,71 +147,11 @@ def download(name: str, progress: ProgressFn | None = None,
         DownloadError: network failure; the part stays for the next try.
         Cancelled: ``cancel`` was set; the part is deleted.
     """
-    part = partial_path(name)
-    try:
-        part.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ModelError(f"cannot write to the model folder {models_dir()}: {exc}") from exc
-    have = part.stat().st_size if part.is_file() else 0
-    url = archive_url(name)
-    headers = {"Range": f"bytes={have}-"} if have else {}
-    try:
-        response = _open(url, headers)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:  # our part is already complete (or stale): start over
-            part.unlink(missing_ok=True)
-            return download(name, progress, cancel)
-        raise DownloadError(f"could not download {url}: {_reason(exc)}. "
-                            + offline_hint(name)) from exc
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        raise DownloadError(f"could not download {url}: {_reason(exc)}. "
-                            + offline_hint(name)) from exc
-    with response:
-        resumed = response.status == 206 and _range_start(response) == have
-        if not resumed:
-            have = 0  # the server ignored the Range header: restart cleanly
-        length = response.headers.get("Content-Length")
-        total = have + int(length) if length and length.isdigit() else None
-        done = have
-        started = time.monotonic()
-        last_report = 0.0
-        try:
-            with open(part, "ab" if resumed else "wb") as fh:
-                while True:
-                    if cancel is not None and cancel.is_set():
-                        raise Cancelled("download cancelled")
-                    block = response.read(CHUNK)
-                    if not block:
-                        break
-                    fh.write(block)
-                    done += len(block)
-                    now = time.monotonic()
-                    if progress is not None and (now - last_report >= 0.1 or done == total):
-                        last_report = now
-                        speed = (done - have) / max(now - started, 1e-6)
-                        progress(InstallProgress("download", done, total, speed))
-        except Cancelled:
-            part.unlink(missing_ok=True)
-            raise
-        except (OSError, http.client.HTTPException) as exc:
-            raise DownloadError(f"the download of {url} broke off at {_mb(done)}: {exc}. "
-                                + offline_hint(name)) from exc
-    if total is not None and done < total:
-        raise DownloadError(f"the download of {url} broke off at {_mb(done)} of {_mb(total)}. "
-                            + offline_hint(name))
-    return part
+    def report(done: int, total: int | None, speed: float) -> None:
+        if progress is not None:
+            progress(InstallProgress("download", done, total, speed))
 
-
-def _range_start(response) -> int | None:
-    value = response.headers.get("Content-Range", "")  # "bytes 100-199/200"
-    try:
-        return int(value.split()[1].split("-")[0])
-    except (IndexError, ValueError):
-        return None
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
+    return fetch(archive_url(name), partial_path(name), offline_hint(name), report, cancel)
 
 
 # -- verify, extract, convert -------------------------------------------------------------
@@ -262,7 +171,8 @@ def _install_archive(name: str, archive: Path, sha256: str, progress: ProgressFn
     n_stems = ARCHIVES[name]
     try:
         models_dir().mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".install-{name}-", dir=models_dir()))
+        sweep_installs(models_dir())  # what a killed install left behind
+        work = temp_install_dir(models_dir(), name)
     except OSError as exc:
         raise ModelError(f"cannot write to the model folder {models_dir()}: {exc}") from exc
     try:
@@ -286,7 +196,7 @@ def _install_archive(name: str, archive: Path, sha256: str, progress: ProgressFn
             final.replace(old)  # a reinstall: swap, so a failure never leaves no model
         try:
             staged.replace(final)
-        except OSError:
+        except BaseException:  # also an interrupt: the old model must not go with `work`
             if old.exists():
                 old.replace(final)
             raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,18 +30,24 @@ class ModelInfo:
         bins: frequency bins the network sees (a multiple of 64).
         frames: STFT frames per network segment (a multiple of 64).
         unet: architecture switches.
-        load_weights: returns one dict of arrays per stem, or raises ModelError.
+        load_weights: returns the weights, or raises ModelError: for the Spleeter
+            family one dict of arrays per stem, for ``htdemucs`` a
+            ``htdemucs.checkpoint.BagFile``.
         is_installed: whether the weights are on this machine.
-        licence: shown in Help > About.
+        licence: one line, shown in Help > About and ``stemsplit models list``.
         archive: name of the release archive to download (``model_store``), or
             None for a built-in model.
         download_mb: approximate download size, shown before downloading.
+        family: the engine that runs it: "spleeter" (U-Nets) or "htdemucs".
+        licence_terms: the full terms to show before the first download.
+        licence_key: None when nothing needs accepting; else the key under which
+            acceptance is recorded (``core.licences``).
     """
 
     name: str
     title: str
     stems: tuple[str, ...]
-    load_weights: Callable[[], list[dict[str, np.ndarray]]]
+    load_weights: Callable[[], Any]
     is_installed: Callable[[], bool]
     sample_rate: int = 44100
     n_fft: int = 4096
@@ -51,6 +58,9 @@ class ModelInfo:
     licence: str = "Deezer Spleeter pretrained weights, MIT licence"
     archive: str | None = None
     download_mb: int | None = None
+    family: str = "spleeter"
+    licence_terms: str | None = None
+    licence_key: str | None = None
 
 
 def _builtin_2stems_weights() -> list[dict[str, np.ndarray]]:
@@ -133,3 +143,31 @@ register(ModelInfo(
     archive="5stems",
     download_mb=190,
 ))
+
+
+def _htdemucs(name: str, title: str) -> ModelInfo:
+    """A published HT-Demucs model, downloaded and converted by ``htdemucs.store``."""
+    from stemsplit.core.htdemucs import pretrained
+
+    model = pretrained.get(name)
+
+    def load():
+        from stemsplit.core.htdemucs import store
+
+        return store.load(name)
+
+    def installed() -> bool:
+        from stemsplit.core.htdemucs import store
+
+        return store.is_installed(name)
+
+    return ModelInfo(
+        name=name, title=title, stems=model.sources, load_weights=load, is_installed=installed,
+        licence=pretrained.LICENCE_SHORT, archive=name, download_mb=model.download_mb,
+        family="htdemucs", licence_terms=pretrained.LICENCE,
+        licence_key=pretrained.LICENCE_KEY)
+
+
+register(_htdemucs("htdemucs", "HT-Demucs 4 stems: drums, bass, other, vocals"))
+register(_htdemucs("htdemucs_6s", "HT-Demucs 6 stems: + guitar, piano"))
+register(_htdemucs("htdemucs_ft", "HT-Demucs fine-tuned 4 stems (4x slower)"))

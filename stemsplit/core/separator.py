@@ -43,16 +43,40 @@ class EngineOptions:
         extension: how bins above the network's band are shared (dsp.EXTENSIONS).
         model_bins: bins the network sees; Spleeter's own 16 kHz configs run the
             same weights on 1536.
+        split_overlap: HT-Demucs: fraction of a segment shared with the next
+            (demucs's ``--overlap``).
+        segment_s: HT-Demucs: seconds per segment; None: the model's own (7.8 s).
+        shifts: HT-Demucs: random time shifts averaged (demucs's "shift trick";
+            each one costs a full pass).
+        seed: HT-Demucs: seeds the shifts, so a run is reproducible.
     """
 
     overlap_s: float = 1.0
     batch_size: int = 1
     extension: str = "average"
     model_bins: int | None = None
+    split_overlap: float = 0.25
+    segment_s: float | None = None
+    shifts: int = 0
+    seed: int = 0
 
 
 class Separator:
-    """Holds a model on a device and separates audio with it."""
+    """Holds a model on a device and separates audio with it.
+
+    ``Separator(name)`` for an HT-Demucs model gives its engine
+    (``htdemucs.engine.HTDemucsSeparator``), which has the same interface.
+    """
+
+    def __new__(cls, model: str | ModelInfo = DEFAULT_MODEL, device: str = "auto",
+                options: EngineOptions | None = None):
+        if cls is Separator:
+            info = model if isinstance(model, ModelInfo) else get_model(model)
+            if info.family == "htdemucs":
+                from stemsplit.core.htdemucs.engine import HTDemucsSeparator
+
+                return super().__new__(HTDemucsSeparator)
+        return super().__new__(cls)
 
     def __init__(self, model: str | ModelInfo = DEFAULT_MODEL, device: str = "auto",
                  options: EngineOptions | None = None) -> None:

@@ -43,11 +43,23 @@ def run(paths: list[str]) -> int:
         The application's exit code.
     """
     app = create_app()
+    from stemsplit.gui.binding_check import binding_problem
+
+    problem = binding_problem()
+    if problem:
+        log.error("%s", problem)
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "stemsplit cannot start", problem)
+        return 1
     from stemsplit.gui.main_window import MainWindow
 
     window = MainWindow()
     app.aboutToQuit.connect(window.session.shutdown)
     install_excepthook(window)
+    from stemsplit.gui import quit_signals
+
+    quit_signals.install(app)  # SIGTERM/SIGHUP/Ctrl+C close the window cleanly
     window.show()
     if paths:
         window.open_path(paths[0])

@@ -67,6 +67,11 @@ class FrequencyAxis(pg.AxisItem):
         lo, hi = 10 ** minVal, 10 ** maxVal
         major = [math.log10(f) for f in _LOG_TICKS if lo <= f <= hi]
         minor = [math.log10(f) for f in _LOG_MINOR if lo <= f <= hi]
+        if len(major) + len(minor) < 3:  # zoomed in on the frequency axis: round Hz steps
+            hz = super().tickValues(lo, hi, size)
+            return [(1.0, [math.log10(f) for f in v if f > 0]) for _, v in hz]
+        if len(major) < 2:  # zoomed in a little: label the minor ticks too
+            return [(1.0, sorted(major + minor))]
         return [(1.0, major), (0.1, minor)]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802

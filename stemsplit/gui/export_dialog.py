@@ -40,6 +40,7 @@ from stemsplit.core.export import (
 )
 from stemsplit.core.stems import StemSet
 from stemsplit.gui.export_job import ExportJob, ExportThread
+from stemsplit.gui.export_result import ExportResultDialog
 from stemsplit.settings import Settings
 
 FORMATS = [("wav", "WAV"), ("flac", "FLAC"), ("aiff", "AIFF")]
@@ -117,20 +118,21 @@ class ExportDialog(QDialog):
         form.addRow("File names", self.pattern_edit)
         form.addRow("Preview", self.preview)
 
+        # Peaks are kept by default: stems at unity gain sum to the mix in a DAW. Above
+        # full scale the dialog says what the chosen format will do before writing.
         self.peak = peak_of(self.stemset.stems)
         self.peak_label = QLabel()
         self.peak_label.setWordWrap(True)
+        self.float_button = QPushButton("Keep Peaks (32-bit Float)")
+        self.float_button.setToolTip("Float files hold peaks above full scale; DAWs read them")
+        self.float_button.clicked.connect(self._use_float)
+        peak_row = QHBoxLayout()
+        peak_row.addWidget(self.peak_label, 1)
+        peak_row.addWidget(self.float_button)
         self.normalise_check = QCheckBox("Normalise all stems by the same factor")
-        self.normalise_check.setChecked(self.peak > 1.0)
-        over = self.peak > 1.0
-        self.peak_label.setVisible(over)
-        self.normalise_check.setVisible(over)
-        if over:
-            self.peak_label.setText(
-                f"⚠ Peaks reach {20 * np.log10(self.peak):+.1f} dBFS, above full scale: 16- and "
-                "24-bit files would clip. Normalising lowers every stem by "
-                f"{-20 * np.log10(normalise_factor(self.peak)):.1f} dB, so their balance "
-                "survives and they still sum to the (quieter) mix.")
+        self.normalise_check.setChecked(False)
+        self.normalise_check.toggled.connect(self._update)
+        self.result_box: ExportResultDialog | None = None
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -146,7 +148,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(stems_box)
         layout.addLayout(form)
-        layout.addWidget(self.peak_label)
+        layout.addLayout(peak_row)
         layout.addWidget(self.normalise_check)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
@@ -220,6 +222,28 @@ class ExportDialog(QDialog):
             ok = False
         busy = self.thread is not None
         self.export_button.setEnabled(ok and not busy)
+        self._update_peaks()
+
+    def will_clip(self) -> bool:
+        """Peaks above full scale, an integer format and no normalising: files would clip."""
+        return (self.peak > 1.0 and self.depth_combo.currentData() != "32f"
+                and not self.normalise_check.isChecked())
+
+    def _update_peaks(self) -> None:
+        over = self.peak > 1.0
+        for w in (self.peak_label, self.normalise_check):
+            w.setVisible(over)
+        self.float_button.setVisible(over and self.depth_combo.currentData() != "32f")
+        if over:
+            self.peak_label.setText(peak_advice(self.peak, self.depth_combo.currentData(),
+                                                self.normalise_check.isChecked()))
+            self.peak_label.setStyleSheet("color: #d04040;" if self.will_clip() else "")
+
+    def _use_float(self) -> None:
+        if self.format_combo.currentData() == "flac":  # FLAC holds integers only
+            _select(self.format_combo, "wav")
+        _select(self.depth_combo, "32f")
+        self.normalise_check.setChecked(False)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export to folder",
@@ -303,6 +327,9 @@ class ExportDialog(QDialog):
         self._update()
         if self.written:
             self.accept()
+            note = "⚠ Peaks above full scale were clipped." if self.will_clip() else ""
+            self.result_box = ExportResultDialog(self.written, note, self.parentWidget())
+            self.result_box.show()
 
     def reject(self) -> None:
         if self.thread is not None:  # Escape or the close button cancels, then closes
@@ -315,6 +342,20 @@ class ExportDialog(QDialog):
             self.thread.job.cancel.set()
             self.thread.wait()
         super().closeEvent(event)
+
+
+def peak_advice(peak: float, depth: str, normalise: bool) -> str:
+    """What happens to peaks above full scale with this bit depth and choice."""
+    level = f"Peaks reach {20 * np.log10(peak):+.1f} dBFS, above full scale"
+    down = f"{-20 * np.log10(normalise_factor(peak)):.1f} dB"
+    if normalise:
+        return (f"{level}: every stem is lowered by {down} (one factor for all, so they "
+                "keep their balance and sum to an equally quieter mix).")
+    if depth == "32f":
+        return f"{level}; 32-bit float keeps them, and the stems sum exactly to the mix."
+    return (f"⚠ {level}: {depth}-bit files will clip them, and the stems will no longer sum "
+            "exactly to the mix. Keep them with 32-bit float, or normalise (every stem "
+            f"{down} quieter).")
 
 
 def _combo(items: list[tuple[object, str]]) -> QComboBox:

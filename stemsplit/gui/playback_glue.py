@@ -60,6 +60,8 @@ class PlaybackGlue(QObject):
         self._on_position(0.0)
 
     def _on_run_started(self) -> None:
+        if self.session.replacing:
+            return  # the finished stems play on until the new ones are ready
         # Stems become audible chunk by chunk, as the engine finishes them.
         self.mixer.set_colours(self.session.stem_colours)
         if self.session.partial_stems:
@@ -70,6 +72,9 @@ class PlaybackGlue(QObject):
         self.player.set_stems(stemset.stems)
 
     def _back_to_mix(self, *_args) -> None:
+        """A first run stopped: play the mix again (a re-run's old stems stay)."""
+        if self.session.stems is not None:
+            return
         if self.session.audio is not None and self.player.has_stems:
             self.player.set_stems(None)
 
@@ -140,10 +145,13 @@ def open_export_dialog(window, glue: PlaybackGlue | None):
     """File > Export…: the export dialog for the session's stems (non-modal)."""
     from stemsplit.core.export import song_name
     from stemsplit.gui.export_dialog import ExportDialog
+    from stemsplit.gui.export_result import summary
 
     stems = window.session.stems
     dialog = ExportDialog(stems, song_name(stems), window.prefs.settings,
                           mix_gains=glue.mix_gains() if glue is not None else None,
                           parent=window)
+    dialog.finished_export.connect(
+        lambda paths: window.statusBar().showMessage(summary(paths), 15_000))
     dialog.open()
     return dialog

@@ -1,12 +1,17 @@
-"""What the window remembers between runs, kept in the settings module's JSON store."""
+"""What the window remembers between runs, kept in the settings module's JSON store.
+
+Every ``gui.*`` key is checked by ``stemsplit.settings.SCHEMA``: whatever the
+file holds, a getter here returns a value of the right type and range.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from stemsplit.settings import Settings
+from stemsplit.settings import MAX_RECENT, UNSET, Settings
 
-MAX_RECENT = 10
+__all__ = ["MAX_RECENT", "Preferences"]
 
 
 class Preferences:
@@ -16,20 +21,20 @@ class Preferences:
         self.settings = settings or Settings()
 
     def recent_files(self) -> list[str]:
-        value = self.settings.get("gui.recent_files", [])
-        return [str(p) for p in value if isinstance(p, str)] if isinstance(value, list) else []
+        return self.settings.get("gui.recent_files")
 
     def add_recent(self, path: str | Path) -> list[str]:
         path = str(Path(path).resolve())
         files = [path] + [p for p in self.recent_files() if p != path]
         self.settings.set("gui.recent_files", files[:MAX_RECENT])
-        return files[:MAX_RECENT]
+        return self.recent_files()
 
     def clear_recent(self) -> None:
         self.settings.set("gui.recent_files", [])
 
-    def get(self, key: str, default=None):
+    def get(self, key: str, default: Any = UNSET) -> Any:
+        """``gui.<key>``, checked; the schema's default unless ``default`` is given."""
         return self.settings.get(f"gui.{key}", default)
 
-    def set(self, key: str, value) -> None:
+    def set(self, key: str, value: Any) -> None:
         self.settings.set(f"gui.{key}", value)

@@ -7,19 +7,24 @@ from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButto
 
 from stemsplit.gui.workers import ModelChoice
 
+RUNNING_TEXT = "Separating…"
+IDLE_TIP = "Split the song into stems (Ctrl+Enter)"
+RUNNING_TIP = "Separating — Cancel is next to the progress bar below (or press Esc)"
 DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)", "mps": "MPS (Apple GPU)"}
 
 
 class RunPanel(QFrame):
     """Top bar of the window.
 
+    Separate never turns into Cancel: during a run it is disabled and reads
+    "Separating…", so a double-click cannot stop the run it just started. Cancel
+    lives with the progress in the status bar (and Esc).
+
     Signals:
-        separateClicked(), cancelClicked(), openClicked(),
-        modelChosen(name), deviceChosen(name).
+        separateClicked(), openClicked(), modelChosen(name), deviceChosen(name).
     """
 
     separateClicked = Signal()
-    cancelClicked = Signal()
     openClicked = Signal()
     modelChosen = Signal(str)
     deviceChosen = Signal(str)
@@ -56,13 +61,14 @@ class RunPanel(QFrame):
         self.device.activated.connect(
             lambda _i: self.deviceChosen.emit(self.device.currentData()))
         box.addWidget(self.device)
-        self.separate = QPushButton("Separate")
+        self.separate = QPushButton(RUNNING_TEXT)
         self.separate.setObjectName("primary")
-        self.separate.setToolTip("Split the song into stems (Ctrl+Enter)")
+        self.separate.setMinimumWidth(self.separate.sizeHint().width())  # no jump when it runs
+        self.separate.setText("Separate")
+        self.separate.setToolTip(IDLE_TIP)
         self.separate.setEnabled(False)
-        self.separate.clicked.connect(self._on_separate)
+        self.separate.clicked.connect(self.separateClicked)
         box.addWidget(self.separate)
-        self._running = False
 
     @staticmethod
     def _caption(text: str) -> QLabel:
@@ -92,15 +98,10 @@ class RunPanel(QFrame):
         self.song.setToolTip(name)
 
     def set_state(self, can_separate: bool, running: bool) -> None:
-        """Separate turns into Cancel while a run is going."""
-        self._running = running
-        self.separate.setText("Cancel" if running else "Separate")
-        self.separate.setToolTip("Stop the separation (Esc)" if running
-                                 else "Split the song into stems (Ctrl+Enter)")
-        self.separate.setEnabled(running or can_separate)
+        """While a run goes on Separate is disabled and says so."""
+        self.separate.setText(RUNNING_TEXT if running else "Separate")
+        self.separate.setToolTip(RUNNING_TIP if running else IDLE_TIP)
+        self.separate.setEnabled(not running and can_separate)
         self.model.setEnabled(not running and self.model.count() > 0
                               and bool(self.model.currentData()))
         self.device.setEnabled(not running and self.device.count() > 1)
-
-    def _on_separate(self) -> None:
-        (self.cancelClicked if self._running else self.separateClicked).emit()

@@ -6,7 +6,10 @@ need only this object:
 
 * ``audio`` (``stemsplit.core.audio_io.Audio`` or None), ``display`` (SongDisplay),
 * ``stems`` (``StemSet`` once a run finished, else None), ``stem_names``,
-  ``stem_colours`` (name -> "#rrggbb"), ``masks`` (MaskAccumulator of this run),
+  ``stem_colours`` (name -> "#rrggbb"), ``masks`` (MaskAccumulator of the stems shown),
+* ``replacing``: True while a run goes on over finished stems. Such a re-run works
+  out of sight: the finished stems, their masks and playback stay until it
+  succeeds; a cancelled or failed re-run leaves them as they were.
 * signals ``songLoaded(Audio)``, ``stemsReady(StemSet)``, ``stemsCleared()``,
   ``separationProgress(fraction, eta_s, device)``, ...
 """
@@ -54,6 +57,7 @@ class Session(QObject):
     stemsReady = Signal(object)         # StemSet (for playback / export)
     stemsCleared = Signal()
     busyChanged = Signal(bool)
+    projectOpened = Signal(object)     # core.project.Project, after songLoaded, before stemsReady
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -64,6 +68,10 @@ class Session(QObject):
         # name -> (channels, samples) arrays the running separation fills in place;
         # [0, available) is final, so playback may follow the run.
         self.partial_stems: dict[str, np.ndarray] = {}
+        self.replacing = False
+        # The running run's masks and audio; the shown ones too unless ``replacing``.
+        self._run_masks: MaskAccumulator | None = None
+        self._run_stems: dict[str, np.ndarray] = {}
         self.models: list[ModelChoice] = []
         self.devices: list[str] = []
         self.demo_path = ""
@@ -147,6 +155,7 @@ class Session(QObject):
     def _on_loaded(self, audio, display) -> None:
         if self.sender() is not self._loader:
             return  # a newer file was asked for meanwhile
+        project = self._loader.project
         self._loader = None
         if self._runner is not None:  # the new song replaces the run's song
             self._runner.cancel.set()
@@ -154,11 +163,25 @@ class Session(QObject):
         self.audio, self.display = audio, display
         self.masks = None
         self.partial_stems = {}
+        self._drop_run()
         if self.stems is not None:
             self.stems = None
             self.stemsCleared.emit()
         self.songLoaded.emit(audio)
+        if project is not None:
+            self._adopt(project)
         self.busyChanged.emit(self.busy)
+
+    def _adopt(self, project) -> None:
+        """A project's stems, shown and played as if just separated (no re-separation)."""
+        stems = project.stems
+        if self.audio.path:
+            stems.meta.setdefault("path", str(self.audio.path))  # names exported files
+        self.set_model(project.model)
+        self.masks = MaskAccumulator(list(stems.names), self.display.grids)
+        self.stems = stems
+        self.projectOpened.emit(project)
+        self.stemsReady.emit(stems)
 
     @Slot(str)
     def _on_load_failed(self, message: str) -> None:
@@ -197,19 +220,22 @@ class Session(QObject):
         return {name: stem_colour(name, i) for i, name in enumerate(self.stem_names)}
 
     def separate(self) -> bool:
-        """Start a run on the loaded song; returns False when there is nothing to do."""
+        """Start a run on the loaded song; returns False when there is nothing to do.
+
+        Over finished stems the run replaces them only once it has succeeded.
+        """
         if self.audio is None or self.separating:
             return False
         choice = self.model_choice()
         stems = list(choice.stems) if choice else ["vocals", "accompaniment"]
-        self.masks = MaskAccumulator(stems, self.display.grids)
-        if self.stems is not None:
-            self.stems = None
-            self.stemsCleared.emit()
-        self.partial_stems = {s: np.zeros(self.audio.samples.shape, np.float32) for s in stems}
+        self.replacing = self.stems is not None
+        self._run_masks = MaskAccumulator(stems, self.display.grids)
+        self._run_stems = {s: np.zeros(self.audio.samples.shape, np.float32) for s in stems}
+        if not self.replacing:  # the first run is shown (and played) as it goes
+            self.masks, self.partial_stems = self._run_masks, self._run_stems
         runner = SeparationThread(self.audio.samples, self.audio.sample_rate, self.model_name,
                                   self.device_name, self.display.grids, self._cache,
-                                  self.partial_stems, self)
+                                  self._run_stems, self)
         runner.available.connect(self._on_available)
         runner.started_on.connect(self._on_run_started)
         runner.progressed.connect(self._on_progress)
@@ -235,8 +261,10 @@ class Session(QObject):
         if self.sender() is not self._runner:
             return
         self.device_in_use = device
-        if self.masks is not None and list(stems) != self.masks.stems:
-            self.masks = MaskAccumulator(list(stems), self.display.grids)
+        if self._run_masks is not None and list(stems) != self._run_masks.stems:
+            self._run_masks = MaskAccumulator(list(stems), self.display.grids)
+            if not self.replacing:
+                self.masks = self._run_masks
         self.separationDevice.emit(device)
 
     @Slot(float, float, int, int, str)
@@ -248,21 +276,28 @@ class Session(QObject):
 
     @Slot(int)
     def _on_available(self, n: int) -> None:
-        if self.sender() is self._runner:
+        if self.sender() is self._runner and not self.replacing:
             self.stemsAvailable.emit(n)
 
     @Slot(object)
     def _on_masks(self, patch: MaskPatch) -> None:
-        if self.sender() is self._runner and self.masks is not None:
-            self.masksUpdated.emit(*self.masks.paste(patch))
+        if self.sender() is self._runner and self._run_masks is not None:
+            changed = self._run_masks.paste(patch)
+            if not self.replacing:
+                self.masksUpdated.emit(*changed)
 
     @Slot(object)
     def _on_finished(self, stems) -> None:
         if self.sender() is not self._runner:
             return
+        if self._runner.cancel.is_set():  # done just as it was told to stop: the stop wins
+            self._end_cancelled()
+            return
         self._runner = None
         if self.audio is not None and self.audio.path:
             stems.meta.setdefault("path", str(self.audio.path))  # names exported files
+        self.masks, self.partial_stems = self._run_masks, self._run_stems
+        self._drop_run()
         self.stems = stems
         self.separationFinished.emit(stems)
         self.stemsReady.emit(stems)
@@ -273,16 +308,25 @@ class Session(QObject):
         if self.sender() is not self._runner:
             return
         self._runner = None
+        self._drop_run()
         self.separationFailed.emit(message)
         self.busyChanged.emit(self.busy)
 
     @Slot()
     def _on_cancelled(self) -> None:
-        if self.sender() is not self._runner:
-            return
+        if self.sender() is self._runner:
+            self._end_cancelled()
+
+    def _end_cancelled(self) -> None:
         self._runner = None
+        self._drop_run()
         self.separationCancelled.emit(self._user_cancelled)
         self.busyChanged.emit(self.busy)
+
+    def _drop_run(self) -> None:
+        """Forget the run's own masks and audio (what is shown stays in ``masks``)."""
+        self.replacing = False
+        self._run_masks, self._run_stems = None, {}
 
     # -- threads -------------------------------------------------------------------------
 

@@ -13,42 +13,15 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 
 from stemsplit.gui import theme
-from stemsplit.gui.axes import FrequencyAxis, TimeAxis, format_hz, format_time
+from stemsplit.gui.axes import FrequencyAxis, format_hz, format_time
 from stemsplit.gui.display import FLOOR_DB, SongDisplay
 from stemsplit.gui.mask_model import MaskAccumulator
+from stemsplit.gui.notes import note_name
 from stemsplit.gui.pyramid import Pyramid
+from stemsplit.gui.spectrogram_viewbox import END, MOVE, START, RulerAxis, TimeViewBox
 from stemsplit.gui.widgets_common import playhead_line, time_region
 
 MIX = "mix"  # view mode: the mixture with mask overlays
-
-
-class _TimeViewBox(pg.ViewBox):
-    """A ViewBox where Shift+drag selects a time span instead of panning."""
-
-    selecting = Signal(float, float, bool)  # start_s, end_s, finished
-
-    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph's name
-        if ev.button() == Qt.LeftButton and ev.modifiers() & Qt.ShiftModifier:
-            ev.accept()
-            a = self.mapSceneToView(ev.buttonDownScenePos()).x()
-            b = self.mapSceneToView(ev.scenePos()).x()
-            self.selecting.emit(float(min(a, b)), float(max(a, b)), bool(ev.isFinish()))
-        else:
-            super().mouseDragEvent(ev, axis)
-
-
-class _RulerAxis(TimeAxis):
-    """The time ruler under the spectrogram: dragging along it draws the loop region."""
-
-    def mouseDragEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph's name
-        vb = self.linkedView()
-        if vb is None or ev.button() != Qt.LeftButton:
-            super().mouseDragEvent(ev)
-            return
-        ev.accept()
-        a = vb.mapSceneToView(ev.buttonDownScenePos()).x()
-        b = vb.mapSceneToView(ev.scenePos()).x()
-        vb.selecting.emit(float(min(a, b)), float(max(a, b)), bool(ev.isFinish()))
 
 
 def _image() -> pg.ImageItem:
@@ -64,6 +37,7 @@ class SpectrogramView(pg.PlotWidget):
         xRangeChanged(start_s, end_s): the visible time span changed.
         hovered(text): a one-line readout of the point under the mouse ("" when off).
         clickedAt(seconds): a single left click on the spectrogram (not a drag).
+        baseLutChanged(lut, levels): the colours of the spectrogram changed (for a legend).
         loopChanged(start_s, end_s): the user drew (Shift+drag) or edited the loop region;
             an empty span (Shift+click) clears it.
     """
@@ -72,11 +46,12 @@ class SpectrogramView(pg.PlotWidget):
     hovered = Signal(str)
     clickedAt = Signal(float)  # a single click at this time (seek there)
     loopChanged = Signal(float, float)
+    baseLutChanged = Signal(object, object)  # the mixture's LUT and its (low, high) dB levels
 
     def __init__(self, parent=None) -> None:
-        self.time_axis = _RulerAxis()
+        self.time_axis = RulerAxis()
         self.freq_axis = FrequencyAxis()
-        super().__init__(parent, background=theme.BACKGROUND, viewBox=_TimeViewBox(),
+        super().__init__(parent, background=theme.BACKGROUND, viewBox=TimeViewBox(),
                          axisItems={"bottom": self.time_axis, "left": self.freq_axis})
         self.setMinimumHeight(240)
         plot = self.getPlotItem()
@@ -185,6 +160,7 @@ class SpectrogramView(pg.PlotWidget):
             self.scale = scale
             self.freq_axis.set_log(scale == "log")
             self._redraw_all()
+            self.vb.set_y_full(*self._y_range())
             self.vb.setYRange(*self._y_range(), padding=0)
 
     def set_mode(self, mode: str) -> None:
@@ -244,7 +220,8 @@ class SpectrogramView(pg.PlotWidget):
             self.vb.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
             return
         d = self.song.duration_s
-        self.vb.setLimits(xMin=0, xMax=d, minXRange=min(0.05, d), yMin=None, yMax=None)
+        self.vb.setLimits(xMin=0, xMax=d, minXRange=min(0.05, d))
+        self.vb.set_y_full(*self._y_range())
         self.vb.setRange(xRange=(0, d), yRange=self._y_range(), padding=0)
 
     def set_x_range(self, start: float, end: float) -> None:
@@ -283,6 +260,7 @@ class SpectrogramView(pg.PlotWidget):
             self._base_is_grey = self._has_masks()
             lut = theme.grey_lut() if self._base_is_grey else theme.spectrogram_lut()
         self.base.setLookupTable(lut)
+        self.baseLutChanged.emit(lut, (FLOOR_DB, 0.0))
         self._pyramids[self.base] = Pyramid(data)
         self._show(self.base)
 
@@ -350,9 +328,19 @@ class SpectrogramView(pg.PlotWidget):
             a, b = self.loop.getRegion()
             self.loopChanged.emit(float(a), float(b))
 
+    def set_tool(self, tool: str) -> None:
+        """"pointer" (pan, zoom, seek, loop) or an edit tool (drags become strokes)."""
+        self.vb.tool = tool
+        self.viewport().setCursor(Qt.ArrowCursor if tool == "pointer" else Qt.CrossCursor)
+
     def _on_clicked(self, event) -> None:
         if event.double():
             self.fit()
+        elif self.vb.tool != "pointer":
+            if event.button() == Qt.LeftButton and self.vb.tool == "brush":  # a single dab
+                p = self.vb.mapSceneToView(event.scenePos())
+                for phase in (START, MOVE, END):
+                    self.vb.stroke.emit(float(p.x()), float(p.y()), phase)
         elif self.song is not None and event.button() == Qt.LeftButton:
             x = self.vb.mapSceneToView(event.scenePos()).x()
             if 0 <= x <= self.song.duration_s:
@@ -385,6 +373,7 @@ class SpectrogramView(pg.PlotWidget):
         info = self.probe(seconds, y)
         if info is None:
             return ""
-        parts = [format_time(info["time_s"], 2), format_hz(info["hz"]), f"{info['db']:.0f} dB"]
+        hz = f"{format_hz(info['hz'])} · {note_name(info['hz'])}"
+        parts = [format_time(info["time_s"], 2), hz, f"{info['db']:.0f} dB"]
         parts += [f"{name} {100 * share:.0f}%" for name, share in info["shares"].items()]
         return "   ".join(parts)

@@ -44,14 +44,24 @@ class LoadThread(QThread):
         super().__init__(parent)
         self.path = path
         self.cancel = threading.Event()
+        self.project = None  # a .stemsplit project: its stems and edits come with the song
 
     def run(self) -> None:
-        from stemsplit.core.audio_io import load_audio
+        from stemsplit.core.audio_io import Audio, load_audio
         from stemsplit.core.errors import StemsplitError
 
         try:
-            # Surround files are folded to stereo (the window says so) rather than refused.
-            audio = load_audio(self.path, downmix=True)
+            if self.path.lower().endswith(".stemsplit"):
+                from stemsplit.core.project import load_project
+
+                # The project holds the mix itself: it opens even if the song has moved.
+                self.project = project = load_project(self.path)
+                audio = Audio(np.ascontiguousarray(project.mix, dtype=np.float32),
+                              project.stems.sample_rate, path=project.song_path,
+                              original_channels=project.mix.shape[0])
+            else:
+                # Surround files are folded to stereo (the window says so), not refused.
+                audio = load_audio(self.path, downmix=True)
             display = compute_song_display(audio.samples, audio.sample_rate, self.cancel)
         except StemsplitError as exc:
             self.failed.emit(str(exc))

@@ -8,7 +8,6 @@ arrays exactly.
 from __future__ import annotations
 
 import dataclasses
-import socket
 import threading
 from pathlib import Path
 
@@ -22,8 +21,10 @@ from tests._model_archives import (
     ServerState,
     archive_server,
     lite_tarball,
+    offline_url,
     release_files,
     sha256,
+    spleeter_release,
     tar_bytes,
 )
 
@@ -36,19 +37,14 @@ def tarball() -> bytes:
 @pytest.fixture
 def release(tarball, monkeypatch):
     """A local release serving ``2stems.tar.gz`` and its checksum; yields the server state."""
-    state = ServerState(files=release_files({"2stems": tarball}))
-    with archive_server(state) as url:
-        monkeypatch.setenv(model_store.BASE_URL_ENV, url)
+    with spleeter_release({"2stems": tarball}, monkeypatch) as state:
         yield state
 
 
 @pytest.fixture
 def closed_port_url(monkeypatch) -> str:
     """A base URL on 127.0.0.1 where nothing listens (an offline machine)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/"
+    url = offline_url()
     monkeypatch.setenv(model_store.BASE_URL_ENV, url)
     return url
 
@@ -215,6 +211,40 @@ def test_damaged_weights_file_is_reported():
         model_store.load_weights("4stems", 4)
 
 
+def _small_states(n: int, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    return [{"conv.weight": rng.standard_normal((16, 2, 5, 5)).astype(np.float32),
+             "conv.bias": rng.standard_normal(16).astype(np.float32)} for _ in range(n)]
+
+
+def test_a_download_damaged_on_disk_asks_for_a_reinstall():
+    from stemsplit.core.weights_file import write_weights
+    from tests.core.test_weights_cache import flip_tensor_bytes
+
+    states = _small_states(4)
+    path = model_store.weights_path("4stems")
+    write_weights(path, "4stems", states, {"source_sha256": "0" * 64})
+    loaded = model_store.load_weights("4stems", 4)
+    assert all(np.array_equal(a[k], b[k]) for a, b in zip(loaded, states, strict=True) for k in a)
+    flip_tensor_bytes(path, count=2)
+    with pytest.raises(ModelError, match=r"damaged \(checksum mismatch\); reinstall with "
+                                         r"'stemsplit models install 4stems'"):
+        model_store.load_weights("4stems", 4)
+
+
+def test_a_download_installed_before_checksums_still_loads():
+    from safetensors.numpy import save_file
+
+    states = _small_states(4, seed=1)
+    path = model_store.weights_path("4stems")
+    path.parent.mkdir(parents=True)
+    save_file({f"unet{i}.{k}": v for i, s in enumerate(states) for k, v in s.items()},
+              str(path), metadata={"format": model_store.FORMAT, "model": "4stems",
+                                   "n_stems": "4", "source_sha256": "0" * 64})
+    loaded = model_store.load_weights("4stems", 4)
+    assert all(np.array_equal(a[k], b[k]) for a, b in zip(loaded, states, strict=True) for k in a)
+
+
 def test_unknown_model_name():
     with pytest.raises(ModelError, match="unknown downloadable model"):
         model_store.install("7stems")
@@ -302,3 +332,72 @@ def test_cli_download_shows_size_and_speed(capsys, release, tarball, monkeypatch
     code, out, _ = _cli(capsys, "remove", "2stems-dl")
     assert code == 0 and "removed" in out
     assert not model_store.is_installed("2stems")
+
+
+# --- what an interrupted or killed install leaves (issue 10, item 5) ---------------------
+
+
+def test_install_sweeps_what_a_killed_install_left(release):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from stemsplit.core.partials import STALE_AFTER_S
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    root = model_store.models_dir()
+    stale = root / f".install-2stems-{dead.pid}-k3j4h5g6"
+    (stale / "model").mkdir(parents=True)
+    (stale / "model" / "weights.safetensors").write_bytes(b"half converted")
+    running = root / f".install-4stems-{os.getpid()}-a1s2d3f4"  # a live install (ours)
+    recent = root / f".install-5stems-{dead.pid}-z1x2c3v4"  # touched a moment ago
+    users = root / ".install-notes"  # not one of ours
+    for folder in (running, recent, users):
+        folder.mkdir()
+    old = time.time() - 2 * STALE_AFTER_S
+    for folder in (stale, running, users):
+        os.utime(folder, (old, old))
+    work: list[str] = []
+
+    def note_work_folder(report: model_store.InstallProgress) -> None:
+        if report.stage == "convert":
+            work.extend(p.name for p in root.glob(f".install-2stems-{os.getpid()}-*"))
+
+    model_store.install("2stems", progress=note_work_folder)
+    assert model_store.is_installed("2stems")
+    assert not stale.exists()
+    assert running.is_dir() and recent.is_dir() and users.is_dir()
+    assert len(work) == 1  # the install's own folder names its process
+
+
+def test_sigterm_during_an_install_stops_cleanly(release, tarball):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    release.files.update(release_files({"4stems": tarball}))  # any bytes: it never gets far
+    gate = threading.Event()
+    release.hold["/4stems.tar.gz"] = (1 << 20, gate)  # the download is certainly in flight
+    proc = subprocess.Popen([sys.executable, "-m", "stemsplit", "models", "install", "4stems"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    part = model_store.partial_path("4stems")
+    try:
+        deadline = time.monotonic() + 60
+        while not (part.is_file() and part.stat().st_size >= 1 << 20):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        gate.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "terminated (SIGTERM)" in err
+    assert part.stat().st_size >= 1 << 20  # kept: the next try resumes from here
+    _assert_nothing_installed("4stems")

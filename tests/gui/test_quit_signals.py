@@ -1,0 +1,80 @@
+"""SIGTERM closes the window like its close button: a running export is cancelled and its
+temporary files removed, and the app exits with 128 + 15 (issue 10, item 5).
+
+The app runs for real (``stemsplit.gui.app.run``) in a subprocess; a timer in it
+starts an export through the real export dialog, and the test signals it while
+the export writes.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+APP = r"""
+import sys
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QTimer
+
+from stemsplit.core.stems import StemSet
+from stemsplit.gui.app import create_app, run
+
+out = Path(sys.argv[1])
+app = create_app()
+
+
+def start_export():
+    from stemsplit.gui.export_dialog import ExportDialog, _select
+    from stemsplit.gui.main_window import MainWindow
+    from stemsplit.settings import Settings
+
+    window = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+    rng = np.random.default_rng(0)
+    n = 44100 * 240  # long enough that the export is still running when the signal comes
+    stems = StemSet(44100, {s: 0.1 * rng.standard_normal((2, n), dtype=np.float32)
+                            for s in ("vocals", "accompaniment")}, model="2stems")
+    dialog = ExportDialog(stems, "song", Settings(out.parent / "settings.json"), parent=window)
+    dialog.folder_edit.setText(str(out))
+    _select(dialog.depth_combo, "16")
+    _select(dialog.rate_combo, 48000)
+    dialog.show()
+    dialog.start_export()
+
+    def report():
+        if list(out.glob(".*.partial")):
+            print("exporting", flush=True)
+        else:
+            QTimer.singleShot(20, report)
+
+    report()
+
+
+QTimer.singleShot(0, start_export)
+sys.exit(run([]))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_cancels_the_export_and_quits_cleanly(tmp_path):
+    out = tmp_path / "export"
+    proc = subprocess.Popen([sys.executable, "-c", APP, str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    try:
+        line = proc.stdout.readline()  # blocks until the export writes (or the app dies)
+        assert line.strip() == "exporting", proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert time.monotonic() - started < 30
+    assert list(out.iterdir()) == []  # cancelled: no stems, no hidden .partial files
