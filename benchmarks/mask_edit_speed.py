@@ -2,7 +2,7 @@
 
 The demo song is looped to the given length and separated once with the real
 built-in model on the CPU; then rectangle and brush edits 1 s, 5 s and 30 s wide
-are applied at different places of the song (each on the stems as the previous
+(and lassos) are applied at different places of the song (each on the stems as the previous
 edits left them, as in the window), and undo / redo / the share masks of the
 changed span (what the window redraws) are timed too. Figures are medians of
 ``--repeats`` runs on ``--threads`` torch threads.
@@ -35,11 +35,17 @@ def looped_song(minutes: float) -> tuple[np.ndarray, int]:
 
 
 def regions(kind: str, width: float, start: float):
-    """A rectangle over 200 Hz-8 kHz, or a wavy brush stroke (a point every 10 ms)."""
+    """A rectangle over 200 Hz-8 kHz, a wavy brush stroke (a point every 10 ms), or a
+    free-hand lasso round an ellipse over the same box (a mouse point every 5 ms)."""
     from stemsplit.core.mask_edits import Region
 
     if kind == "rectangle":
         return Region.rect(start, start + width, 200, 8000, feather=0.2)
+    if kind == "lasso":
+        a = np.linspace(0, 2 * np.pi, max(8, int(width / 0.005)))
+        t = start + width / 2 * (1 + np.cos(a))
+        f = 1265 * 2 ** (2.66 * np.sin(a))  # 200 Hz .. 8 kHz on the log view
+        return Region.lasso(zip(t, f, strict=True), feather=0.3, log_freq=True)
     t = start + np.arange(0, width, 0.01)
     f = 1000 * 2 ** np.sin(t * 3)          # swings over two octaves
     return Region.brush(zip(t, f, strict=True), 0.1, radius_oct=0.3, feather=0.3)
@@ -61,7 +67,7 @@ def run(minutes: float, repeats: int) -> list[tuple[str, float, dict[str, float]
     editor.apply(Edit(regions("rectangle", 1.0, 1.0), "assign", "vocals"))  # warm-up
     rng = np.random.default_rng(0)
     results = []
-    for kind in ("rectangle", "brush"):
+    for kind in ("rectangle", "brush", "lasso"):
         for width in WIDTHS_S:
             times: dict[str, list[float]] = {"apply": [], "undo": [], "redo": [], "masks": []}
             for i in range(repeats):

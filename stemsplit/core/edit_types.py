@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stemsplit.core.edit_lasso import check_outline, lasso_weights, outline_vertices
+
 OPS = ("assign", "remove", "scale")
 # Brush segments measured together (see _brush_weights).
 SEGMENT_GROUP = 16
@@ -24,7 +26,7 @@ def _finite(*values: float) -> None:
 
 @dataclass(frozen=True)
 class Region:
-    """A soft time x frequency area: a feathered rectangle or a brush stroke.
+    """A soft time x frequency area: a feathered rectangle, a brush stroke or a lasso.
 
     Attributes:
         t0, t1: bounding box in seconds from the song's start (sorted on creation).
@@ -35,17 +37,25 @@ class Region:
             (a raised cosine), so ``feather=1`` is a Hann bump peaking in the middle;
             time in seconds, frequency in Hz. Brush: the weight is 1 up to
             ``1 - feather`` of the radius from the stroke, then a cosine down to 0
-            at the radius.
+            at the radius. Lasso: 1 inside the outline, falling smoothly to 0 at it
+            from inside over about ``feather / 2`` of the inside's mean width on
+            each axis (a rectangle's feather; see ``edit_lasso.lasso_weights``).
         strokes: the brush's path as ``(t_s, f_hz)`` points (a polyline); empty for
             a rectangle. The brush paints only inside the bounding box.
         radius_s: the brush radius along time, seconds.
         radius_oct: the brush radius along frequency in octaves (round on the log
             frequency view); used when ``radius_hz`` is 0.
         radius_hz: the brush radius along frequency in Hz (round on the linear view).
+        outline: the lasso's closed polygon as ``(t_s, f_hz)`` vertices (the last
+            joins the first; inside by the even-odd rule); empty for the others.
+        log_freq: the lasso was drawn on the log frequency view: its feather is
+            measured in octaves (in Hz when False).
 
     Raises:
         ValueError: non-finite values, feather outside [0, 1], a brush without a
-            positive radius on both axes, or a brush point at f <= 0 on the log scale.
+            positive radius on both axes, a brush or log lasso point at f <= 0 on the
+            log scale, a lasso of fewer than 3 distinct points, or both a brush
+            stroke and a lasso outline.
     """
 
     t0: float
@@ -57,6 +67,8 @@ class Region:
     radius_s: float = 0.0
     radius_oct: float = 0.0
     radius_hz: float = 0.0
+    outline: tuple[tuple[float, float], ...] = ()
+    log_freq: bool = False
 
     def __post_init__(self) -> None:
         _finite(self.t0, self.t1, self.f0, self.f1, self.feather, self.radius_s,
@@ -78,6 +90,14 @@ class Region:
                 raise ValueError("a brush needs a positive radius in time and frequency")
             if self.radius_hz <= 0 and min(f for _, f in strokes) <= 0:
                 raise ValueError("a log-frequency brush needs points above 0 Hz")
+        outline = tuple(tuple(p) for p in np.asarray(self.outline, dtype=np.float64)
+                        .reshape(-1, 2).tolist())
+        set_(self, "outline", outline)
+        set_(self, "log_freq", bool(self.log_freq))
+        if outline:
+            if strokes:
+                raise ValueError("a region is a brush stroke or a lasso, not both")
+            check_outline(outline, self.log_freq)
 
     @classmethod
     def rect(cls, t0: float, t1: float, f0: float, f1: float,
@@ -106,9 +126,27 @@ class Region:
         return cls(min(ts) - radius_s, max(ts) + radius_s, max(f0, 0.0), f1, feather,
                    pts, radius_s, radius_oct if radius_hz <= 0 else 0.0, radius_hz)
 
+    @classmethod
+    def lasso(cls, points: Iterable[tuple[float, float]], *, feather: float = 0.2,
+              log_freq: bool = False) -> Region:
+        """A closed free-hand outline through ``points`` ((t_s, f_hz) pairs, the
+        mouse path; the last joins the first). ``log_freq``: drawn on the log view
+        (f > 0). A long path is thinned to at most ``edit_lasso.MAX_VERTICES``
+        vertices; the bounding box is the vertices' extent."""
+        outline = outline_vertices(points, log_freq)
+        check_outline(outline, log_freq)
+        ts = [t for t, _ in outline]
+        fs = [f for _, f in outline]
+        return cls(min(ts), max(ts), min(fs), max(fs), feather, outline=outline,
+                   log_freq=log_freq)
+
     @property
     def is_brush(self) -> bool:
         return bool(self.strokes)
+
+    @property
+    def is_lasso(self) -> bool:
+        return bool(self.outline)
 
     def weights(self, times_s: np.ndarray, freqs_hz: np.ndarray) -> np.ndarray:
         """The region's weight on a grid.
@@ -130,6 +168,8 @@ class Region:
             return out
         if self.is_brush:
             out[ta:tb, fa:fb] = _brush_weights(self, t[ta:tb], f[fa:fb])
+        elif self.is_lasso:
+            out[ta:tb, fa:fb] = lasso_weights(self, t[ta:tb], f[fa:fb])
         else:
             wt = _edge_taper(t[ta:tb], self.t0, self.t1, self.feather)
             wf = _edge_taper(f[fa:fb], self.f0, self.f1, self.feather)
@@ -142,17 +182,21 @@ class Region:
         if self.strokes:
             d.update(strokes=[list(p) for p in self.strokes], radius_s=self.radius_s,
                      radius_oct=self.radius_oct, radius_hz=self.radius_hz)
+        if self.outline:
+            d.update(outline=[list(p) for p in self.outline], log_freq=self.log_freq)
         return d
 
     @classmethod
     def from_json(cls, d: dict) -> Region:
-        """Raises ValueError for a malformed dict."""
+        """Raises ValueError for a malformed dict (files from before the lasso load)."""
         try:
             strokes = tuple((float(t), float(f)) for t, f in d.get("strokes", ()))
+            outline = tuple((float(t), float(f)) for t, f in d.get("outline", ()))
             return cls(float(d["t0"]), float(d["t1"]), float(d["f0"]), float(d["f1"]),
                        float(d.get("feather", 0.2)), strokes,
                        float(d.get("radius_s", 0.0)), float(d.get("radius_oct", 0.0)),
-                       float(d.get("radius_hz", 0.0)))
+                       float(d.get("radius_hz", 0.0)), outline,
+                       bool(d.get("log_freq", False)))
         except (KeyError, TypeError, AttributeError) as e:
             raise ValueError(f"malformed region: {d!r}") from e
 

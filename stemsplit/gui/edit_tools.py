@@ -18,17 +18,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-POINTER, BRUSH, RECTANGLE = "pointer", "brush", "rectangle"
+POINTER, BRUSH, RECTANGLE, LASSO = "pointer", "brush", "rectangle", "lasso"
+# The lasso's key is not L: L already turns the loop on and off (the transport bar), and
+# one key on two shortcuts of a window fires neither.
 TOOLS = ((POINTER, "Pointer", "V", "Pan, zoom, seek and loop (V or Esc)"),
          (BRUSH, "Brush", "B", "Paint over the spectrogram (B)"),
-         (RECTANGLE, "Rectangle", "R", "Drag a time x frequency rectangle (R)"))
+         (RECTANGLE, "Rectangle", "R", "Drag a time x frequency rectangle (R)"),
+         (LASSO, "Lasso", "D", "Draw a free-hand outline; its inside is edited (D)"))
+TOOL_KEYS = {key: shortcut for key, _text, shortcut, _tip in TOOLS}
 ASSIGN, REMOVE, SCALE = "assign", "remove", "scale"
 OPERATIONS = ((ASSIGN, "Assign to"), (REMOVE, "Remove from"), (SCALE, "Scale share of"))
 
 
 class EditToolBar(QWidget):
     """Signals:
-        toolChanged(tool): POINTER, BRUSH or RECTANGLE.
+        toolChanged(tool): POINTER, BRUSH, RECTANGLE or LASSO.
         settingsChanged(): target, operation, amount, size or hardness changed.
     """
 

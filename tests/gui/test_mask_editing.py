@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtWidgets import QApplication
 
 from tests.gui.conftest import answer_next_question, load
 
@@ -57,7 +56,7 @@ def test_tools_are_off_until_stems_exist_and_keys_pick_them(qtbot, window, short
     tools = window.edits.tools
     active(qtbot, window)
     assert tools.tool == "pointer"
-    assert not tools.buttons["brush"].isEnabled() and not tools.buttons["rectangle"].isEnabled()
+    assert not any(tools.buttons[k].isEnabled() for k in ("brush", "rectangle", "lasso"))
     load(qtbot, window, short_clip)
     key(qtbot, window, Qt.Key_B)
     assert tools.tool == "pointer" and window.view.vb.tool == "pointer"  # no stems yet
@@ -75,6 +74,14 @@ def test_tools_are_off_until_stems_exist_and_keys_pick_them(qtbot, window, short
     key(qtbot, window, Qt.Key_R)
     key(qtbot, window, Qt.Key_V)
     assert tools.tool == "pointer"
+    key(qtbot, window, Qt.Key_D)
+    assert tools.tool == "lasso" and window.view.vb.tool == "lasso"
+    key(qtbot, window, Qt.Key_Escape)
+    assert tools.tool == "pointer"
+    # L stays the loop's key (a second shortcut on it would make both dead).
+    loop = window.playback.player.loop_enabled
+    key(qtbot, window, Qt.Key_L)
+    assert window.playback.player.loop_enabled != loop and tools.tool == "pointer"
     menu_titles = [a.text() for a in window.menuBar().actions()]
     assert menu_titles[:2] == ["&File", "&Edit"]
 
@@ -135,15 +142,6 @@ def test_brush_stroke_is_previewed_and_reported_in_seconds_and_hz(qtbot, window,
 N_FFT, HOP = 4096, 1024
 
 
-@pytest.fixture(autouse=True)
-def _never_ask_at_teardown(window):
-    """Closing the fixture's window must not wait on an 'unsaved edits' question."""
-    yield
-    window.edits.applier.worker.wait()
-    QApplication.processEvents()  # the last results arrive (and may mark edits unsaved)
-    window.projects.dirty = False
-
-
 def export(qtbot, window, folder) -> dict[str, np.ndarray]:
     """Export every stem through the real dialog (32-bit float WAV); name -> (ch, n)."""
     window.export_stems()
@@ -176,7 +174,7 @@ def band_energy(x: np.ndarray, rate: int, t0: float, t1: float, f0: float, f1: f
 
 
 def apply_with_mouse(qtbot, window, tool_key, points, *, stem="vocals", op="assign",
-                     size=30, hardness=100) -> None:
+                     size=30, hardness=100, during=None) -> None:
     """Pick a tool by key, set it up in the tool bar, stroke with the mouse, wait for it."""
     tools = window.edits.tools
     key(qtbot, window, tool_key)
@@ -185,7 +183,7 @@ def apply_with_mouse(qtbot, window, tool_key, points, *, stem="vocals", op="assi
     tools.size.setValue(size)
     tools.hardness.setValue(hardness)
     with qtbot.waitSignal(window.edits.applier.changed, timeout=30_000):
-        drag(qtbot, window.view, points)
+        drag(qtbot, window.view, points, during)
 
 
 def ready(qtbot, window) -> None:
@@ -285,6 +283,48 @@ def test_brush_stroke_assign_and_undo_redo_by_keys(qtbot, window, short_clip, tm
     for name in base:
         np.testing.assert_array_equal(window.session.stems.stems[name], base[name])
     assert window.playback.player.is_solo("vocals")
+
+
+def test_lasso_assign_moves_energy_inside_the_outline_only(qtbot, window, short_clip, tmp_path):
+    separate(qtbot, window, short_clip)
+    ready(qtbot, window)
+    rate = window.session.audio.sample_rate
+    before = export(qtbot, window, tmp_path / "before")
+    view = window.view
+    view.vb.zoom_y(0.7, view.song.grids["log"].y_of_hz(3000.0))  # at any zoom
+    # An L drawn free-hand: the corner 1.7-2.6 s x 3-7 kHz is outside it.
+    outline = [(1.0, 1500.0), (2.6, 1500.0), (2.6, 3000.0), (1.7, 3000.0), (1.7, 7000.0),
+               (1.0, 7000.0)]
+    strokes, shown = [], []
+    window.edits.strokeFinished.connect(strokes.append)
+    apply_with_mouse(qtbot, window, Qt.Key_D, [vpos(view, t, hz) for t, hz in outline],
+                     during=lambda: shown.append(window.edits.preview.outline.isVisible()))
+    assert shown and all(shown) and not window.edits.preview.outline.isVisible()
+    (s,) = strokes
+    assert s["tool"] == "lasso" and len(s["points"]) == len(outline)
+    for (t, hz), (st, shz) in zip(outline, s["points"], strict=True):
+        assert st == pytest.approx(t, abs=0.02) and shz == pytest.approx(hz, rel=0.02)
+    assert "vocals" in window.edits.actions["undo"].text()
+    after = export(qtbot, window, tmp_path / "after")
+    check_sum(after, window.session.audio.samples)
+    for inside in ((1.2, 2.4, 1700.0, 2700.0), (1.15, 1.55, 3500.0, 6500.0)):  # foot, leg
+        acc_before = band_energy(before["accompaniment"], rate, *inside)
+        assert acc_before > 0
+        assert band_energy(after["accompaniment"], rate, *inside) < 0.02 * acc_before
+        assert band_energy(after["vocals"], rate, *inside) > band_energy(
+            before["vocals"], rate, *inside)
+    for outside in ((1.95, 2.4, 3800.0, 6500.0), (1.2, 2.4, 150.0, 1100.0)):  # corner, below
+        for name in before:
+            assert band_energy(after[name], rate, *outside) == pytest.approx(
+                band_energy(before[name], rate, *outside), rel=0.05)
+    # Help > Keyboard Shortcuts lists the tool.
+    from stemsplit.gui.shortcuts_dialog import ShortcutsDialog
+
+    window.actions["shortcuts"].trigger()
+    table = window.findChildren(ShortcutsDialog)[-1].table
+    rows = {table.item(i, 1).text(): table.item(i, 0).text() for i in range(table.rowCount())}
+    assert rows["Lasso Tool"] == "D" and rows["Rectangle Tool"] == "R"
+    table.parent().close()
 
 
 def test_closing_or_opening_with_unsaved_edits_asks(qtbot, window, short_clip, demo_path):
