@@ -6,7 +6,10 @@ then measures, with a 5 ms heartbeat timer on the GUI thread:
 - the longest gaps of the event loop while the song loads, while it separates
   (masks arriving chunk by chunk) and while the user zooms and pans;
 - how long one zoom / pan step takes to redraw on the long song;
-- how long Cancel takes to stop a running separation.
+- how long Cancel takes to stop a running separation;
+- mask edits (issue 11): the gaps while rectangle edits 1 s, 5 s and 30 s wide
+  and their undos are applied, and how long each takes from the mouse release
+  until it is drawn and audible (the editor's ``changed`` signal).
 
 A gap is the time between two heartbeats minus the 5 ms interval: what a user
 would feel as a frozen window. Target (issue 3): no gap above ~50 ms from our code.
@@ -80,6 +83,36 @@ def report(name: str, gaps_ms: np.ndarray) -> None:
           f"max {gaps_ms.max():6.1f} ms  gaps > 50 ms: {over}")
 
 
+def measure_edits(app, window, beat: Heartbeat) -> None:
+    """Edits of growing width, each then undone: GUI-thread gaps and time until heard."""
+    from stemsplit.core.edit_types import Edit, Region
+
+    run_until(app, lambda: window.edits.editor is not None
+              and not window.edits.applier.worker.busy, 120)
+    applier, duration = window.edits.applier, window.session.display.duration_s
+    done: list[float] = []
+    applier.changed.connect(lambda: done.append(time.perf_counter()))
+    latencies = {}
+    beat.start()
+    for width in (1.0, 5.0, 30.0):
+        for start in np.linspace(10.0, duration - width - 10.0, 4):
+            for step in ("edit", "undo"):
+                n, t = len(done), time.perf_counter()
+                if step == "edit":
+                    applier.apply(Edit(Region.rect(start, start + width, 300.0, 6000.0),
+                                       "assign", "vocals"))
+                else:
+                    applier.undo()
+                run_until(app, lambda n=n: len(done) > n, 60)
+                latencies.setdefault((width, step), []).append(done[n] - t)
+    gaps = beat.stop()
+    for (width, step), values in latencies.items():
+        ms = np.array(values) * 1000
+        print(f"{f'{step} {width:g} s wide, heard after':28s} median {np.median(ms):6.1f} ms  "
+              f"max {ms.max():6.1f} ms")
+    report("edits and undos", gaps)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -141,6 +174,8 @@ def main() -> int:
     if window.session.stems is None:
         print(f"separation failed: {window.banner.text()}")
         return 1
+
+    measure_edits(app, window, beat)
 
     window.separate()
     run_until(app, lambda: window.session.masks is not None

@@ -8,11 +8,28 @@ columns, hand the (in-place edited) stems to the player, update the menus.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from stemsplit.gui.edit_worker import EditWorker
 from stemsplit.gui.mask_model import patch_from_block
+
+
+class EditorState(NamedTuple):
+    """What the menus show, read in the worker right after each step: the GUI thread
+    never waits on the editor's lock while the next edit is being computed."""
+
+    undo_label: str = ""
+    redo_label: str = ""
+    dirty: bool = False
+    has_edits: bool = False
+
+
+def _state_of(editor) -> EditorState:
+    return EditorState(editor.undo_label or "", editor.redo_label or "", editor.dirty,
+                       bool(editor.history))
 
 
 class EditApplier(QObject):
@@ -38,6 +55,7 @@ class EditApplier(QObject):
         self.editor = None  # set in the worker thread: jobs run in order after its creation
         self.generation = 0  # results of an older song's editor are ignored
         self.last_range: tuple[int, int] | None = None  # samples changed by the last step
+        self.state = EditorState()  # of the last step shown (GUI thread)
         self.worker = EditWorker(self)
         self.worker.done.connect(self._on_done)
         self.worker.failed.connect(lambda _tag, m: self.failed.emit(m))
@@ -54,6 +72,7 @@ class EditApplier(QObject):
         self.generation += 1
         gen, mix = self.generation, self.session.audio.samples
         self.editor = None
+        self.state = EditorState()
         edits = list(edits)
 
         def make():
@@ -71,6 +90,7 @@ class EditApplier(QObject):
         """No stems any more (another song): drop the editor."""
         self.generation += 1
         self.editor = None
+        self.state = EditorState()
 
     @property
     def ready_now(self) -> bool:
@@ -105,11 +125,11 @@ class EditApplier(QObject):
     def _drawing(self, editor, span):
         """(worker thread) The changed span's masks on every display grid."""
         if span is None or span[1] <= span[0]:
-            return editor, span, []
+            return editor, span, [], _state_of(editor)
         a, b = self._whole_columns(editor, span)
         grids = self.session.display.grids
         patches = [patch_from_block(block, grids) for block in editor.mask_blocks(a, b)]
-        return editor, span, patches
+        return editor, span, patches, _state_of(editor)
 
     def _whole_columns(self, editor, span) -> tuple[int, int]:
         """Widen a sample span to whole display columns, so no column is half redrawn."""
@@ -126,7 +146,7 @@ class EditApplier(QObject):
         gen, what = tag
         if gen != self.generation or result is None:
             return
-        editor, span, patches = result
+        editor, span, patches, self.state = result
         s, view = self.session, self.window.view
         if what == "start":
             base = s.stems
@@ -151,6 +171,12 @@ class EditApplier(QObject):
         if what == "start":
             self.ready.emit()
         self.changed.emit()
+
+    def mark_saved(self) -> None:
+        """The edits as they are now were saved (call with the worker idle)."""
+        if self.editor is not None:
+            self.editor.mark_saved()
+            self.state = _state_of(self.editor)
 
     def close(self) -> None:
         self.worker.close()

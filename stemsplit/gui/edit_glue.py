@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
 from stemsplit.gui.edit_apply import EditApplier
-from stemsplit.gui.edit_tools import BRUSH, POINTER, RECTANGLE, EditToolBar
+from stemsplit.gui.edit_tools import BRUSH, LASSO, POINTER, RECTANGLE, TOOL_KEYS, EditToolBar
 from stemsplit.gui.spectrogram_viewbox import END, MOVE, START
 from stemsplit.gui.stroke_preview import StrokePreview
 
@@ -78,6 +78,8 @@ class EditGlue(QObject):
             "brush": _action(w, "&Brush Tool", lambda: self.tools.set_tool(BRUSH), ["B"]),
             "rectangle": _action(w, "&Rectangle Tool",
                                  lambda: self.tools.set_tool(RECTANGLE), ["R"]),
+            "lasso": _action(w, "&Lasso Tool", lambda: self.tools.set_tool(LASSO),
+                             [TOOL_KEYS[LASSO]]),
             # Esc leaves a tool; while a run goes on, Esc cancels it instead (Separate menu).
             "leave_tool": _action(w, "Leave Tool", lambda: self.tools.set_tool(POINTER),
                                   ["Esc"]),
@@ -86,11 +88,13 @@ class EditGlue(QObject):
         menu.addAction(a["undo"])
         menu.addAction(a["redo"])
         menu.addSeparator()
-        for key in ("pointer", "brush", "rectangle"):
+        for key in ("pointer", "brush", "rectangle", "lasso"):
             menu.addAction(a[key])
         menu.addSeparator()
         self.clear_menu = menu.addMenu("&Clear Edits of")
         menu.addAction(a["clear_all"])
+        # Help > Keyboard Shortcuts lists the window's table of actions: these too.
+        w.actions.update({f"edit_{k}": v for k, v in a.items()})
         return a
 
     def _fill_clear_menu(self, names: list[str]) -> None:
@@ -132,7 +136,7 @@ class EditGlue(QObject):
             self.tools.set_stems(names)
             self._fill_clear_menu(names)
         self.tools.set_enabled(self.can_edit)
-        for key in ("brush", "rectangle"):
+        for key in ("brush", "rectangle", "lasso"):
             self.actions[key].setEnabled(self.can_edit)
         self.actions["leave_tool"].setEnabled(self.tools.tool != POINTER
                                               and not self.session.separating)
@@ -152,19 +156,22 @@ class EditGlue(QObject):
         """The core's MaskEditor of the current stems (None before it is made)."""
         return self.applier.editor
 
+    # The menus read the state of the last step shown, never the editor itself: its lock
+    # may be held for a second by the next edit running in the background.
+
     @property
     def dirty(self) -> bool:
         """Edits differ from what was last saved (undoing back to it: clean again)."""
-        return self.editor is not None and self.editor.dirty
+        return self.applier.state.dirty
 
     def undo_label(self) -> str:
-        return (self.editor.undo_label or "") if self.editor is not None else ""
+        return self.applier.state.undo_label
 
     def redo_label(self) -> str:
-        return (self.editor.redo_label or "") if self.editor is not None else ""
+        return self.applier.state.redo_label
 
     def has_edits(self) -> bool:
-        return self.editor is not None and bool(self.editor.history)
+        return self.applier.state.has_edits
 
     def undo(self) -> None:
         self.preview.clear()
@@ -207,7 +214,8 @@ class EditGlue(QObject):
         Returns a dict: ``tool``, ``operation``, ``stem``, ``amount``, ``hardness``, and
         for a rectangle ``t0, t1, f0, f1``; for the brush ``points`` ((s, Hz) pairs),
         ``radius_s`` and ``radius_y`` (the brush radius in seconds and in the view's
-        frequency units: decades on the log scale, Hz on the linear one) and ``scale``.
+        frequency units: decades on the log scale, Hz on the linear one) and ``scale``;
+        for the lasso ``points`` (its outline, (s, Hz) pairs) and ``scale``.
         """
         grid = self.view.song.grids[self.view.scale]
         pts = self.preview.points
@@ -218,10 +226,12 @@ class EditGlue(QObject):
                 return None
             return dict(base, t0=r.left(), t1=r.right(),
                         f0=grid.hz_of_y(r.top()), f1=grid.hz_of_y(r.bottom()))
+        points = [(float(t), grid.hz_of_y(float(v))) for t, v in pts]
+        if self.preview.tool == LASSO:
+            return dict(base, points=points)
         px, py = self.view.vb.pixel_size()
         radius = settings["size_px"] / 2
-        return dict(base, points=[(float(t), grid.hz_of_y(float(v))) for t, v in pts],
-                    radius_s=radius * px, radius_y=radius * py)
+        return dict(base, points=points, radius_s=radius * px, radius_y=radius * py)
 
     def apply_stroke(self, stroke: dict) -> None:
         """Turn a finished stroke into a core ``Edit`` and apply it in the background."""
@@ -238,6 +248,12 @@ def edit_of_stroke(stroke: dict):
     if stroke["tool"] == RECTANGLE:
         region = Region.rect(stroke["t0"], stroke["t1"], stroke["f0"], stroke["f1"],
                              feather=feather)
+    elif stroke["tool"] == LASSO:
+        try:
+            region = Region.lasso(stroke["points"], feather=feather,
+                                  log_freq=stroke["scale"] == "log")
+        except ValueError:
+            return None  # a click or a line: no inside to edit
     else:
         points = [(t, f) for t, f in stroke["points"] if f > 0]
         if not points:

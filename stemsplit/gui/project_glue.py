@@ -174,7 +174,7 @@ class ProjectGlue(QObject):
         except StemsplitError as exc:
             w.banner.show_message(str(exc))
             return False
-        editor.mark_saved()
+        w.edits.applier.mark_saved()
         self.path = Path(written)
         self.set_dirty(False)
         w.statusBar().showMessage(f"Saved {self.path.name}.", 5000)
