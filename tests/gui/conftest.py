@@ -71,6 +71,8 @@ def window(app, qtbot):
 
     Edits a test left unsaved are discarded: the close question has its own test.
     """
+    from PySide6.QtWidgets import QApplication
+
     from stemsplit.gui.main_window import MainWindow
 
     win = MainWindow()
@@ -78,6 +80,8 @@ def window(app, qtbot):
     win.show()
     qtbot.waitUntil(lambda: win.session.engine_ready, timeout=60_000)
     yield win
+    win.edits.applier.worker.wait()
+    QApplication.processEvents()  # the last edit results arrive (and may mark edits unsaved)
     win.projects.set_dirty(False)
     win.close()
     win.deleteLater()
