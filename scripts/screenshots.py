@@ -100,6 +100,11 @@ def main() -> int:
     window.set_view_mode(window.session.stem_names[0])
     shot(f"{window.session.stem_names[0]}-only")
     window.set_view_mode()
+    if not _edit_hi_hats_out_of_the_vocals(app, window):
+        print("the mask edit did not apply", file=sys.stderr)
+        return 1
+    shot("editing")
+    window.edits.tools.set_tool("pointer")
     if window.playback is not None:
         # Zoomed in, a loop drawn over a phrase, vocals soloed, playing.
         window.view.set_x_range(2.0, 6.0)
@@ -110,12 +115,29 @@ def main() -> int:
         settle(app, 1.2)
         shot("playing")
         window.playback.player.pause()
+    window.projects.set_dirty(False)  # the demo edit needs no "save?" question
     window.close()
     if sink is not None:
         sink.cleanup()
     for path in saved:
         print(path)
     return 0
+
+
+def _edit_hi_hats_out_of_the_vocals(app, window) -> bool:
+    """A rectangle edit as a user makes it: the cymbals' band taken out of the vocals."""
+    from stemsplit.core.edit_types import Edit, Region
+
+    if not wait_until(app, lambda: window.edits.editor is not None, 60):
+        return False
+    tools, vocals = window.edits.tools, window.session.stem_names[0]
+    tools.set_tool("rectangle")
+    tools.set_target(vocals)
+    tools.operation.setCurrentIndex(tools.operation.findData("remove"))
+    applied: list[bool] = []
+    window.edits.applier.changed.connect(lambda: applied.append(True))
+    window.edits.applier.apply(Edit(Region.rect(2.0, 6.0, 6000.0, 16000.0), "remove", vocals))
+    return wait_until(app, lambda: bool(applied), 60)
 
 
 def _null_sink():

@@ -73,8 +73,9 @@ QLabel#title {{ font-size: 12pt; font-weight: 600; }}
 QPushButton, QToolButton {{ background: {RAISED}; border: 1px solid {BORDER};
     border-radius: 5px; padding: 5px 12px; }}
 QPushButton:hover, QToolButton:hover {{ border-color: {ACCENT}; }}
-QPushButton:disabled {{ color: {MUTED}; background: {PANEL}; }}
-QPushButton:checked {{ background: #1c3a52; border-color: {ACCENT}; color: {ACCENT}; }}
+QPushButton:disabled, QToolButton:disabled {{ color: {MUTED}; background: {PANEL}; }}
+QPushButton:checked, QToolButton:checked {{ background: #1c3a52; border-color: {ACCENT};
+    color: {ACCENT}; }}
 QPushButton#solo, QPushButton#mute {{ padding: 2px 0px; min-width: 26px; max-width: 26px;
     font-weight: 600; }}
 QPushButton#solo:checked {{ background: {SOLO}; border-color: {SOLO}; color: #1a1400; }}
