@@ -107,18 +107,8 @@ def sweep_files(folder: Path, now: float | None = None) -> list[Path]:
     Returns:
         The temporary files removed or restored.
     """
-    now = time.time() if now is None else now
     done: list[Path] = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return done
-    for entry in entries:
-        match = _FILE.match(entry.name)
-        if match is None or not entry.is_file(follow_symlinks=False):
-            continue
-        if not _stale(entry, int(match["pid"]), now):
-            continue
+    for entry, match in _stale_entries(folder, _FILE, now, folders=False):
         path = Path(entry.path)
         with contextlib.suppress(OSError):
             if match["kind"] == BACKUP:
@@ -143,21 +133,30 @@ def _restore(backup: Path, target: Path) -> None:
 
 def sweep_installs(folder: Path, now: float | None = None) -> list[Path]:
     """Remove stale ``.install-*`` folders of dead processes in ``folder``. Never raises."""
-    now = time.time() if now is None else now
     done: list[Path] = []
+    for entry, _match in _stale_entries(folder, _INSTALL, now, folders=True):
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if not os.path.lexists(entry.path):
+            done.append(Path(entry.path))
+    return done
+
+
+def _stale_entries(folder: Path, pattern, now: float | None, folders: bool):
+    """(entry, match) for each file (or folder) in ``folder`` whose name ``pattern``
+    matches and whose writer is gone (see ``_stale``); nothing if it cannot be read."""
+    now = time.time() if now is None else now
     try:
         entries = list(os.scandir(folder))
     except OSError:
-        return done
+        return
     for entry in entries:
-        match = _INSTALL.match(entry.name)
-        if match is None or not entry.is_dir(follow_symlinks=False):
+        match = pattern.match(entry.name)
+        if match is None:
             continue
-        if _stale(entry, int(match["pid"]), now):
-            shutil.rmtree(entry.path, ignore_errors=True)
-            if not os.path.lexists(entry.path):
-                done.append(Path(entry.path))
-    return done
+        kind_ok = (entry.is_dir(follow_symlinks=False) if folders
+                   else entry.is_file(follow_symlinks=False))
+        if kind_ok and _stale(entry, int(match["pid"]), now):
+            yield entry, match
 
 
 def is_temp_name(name: str) -> bool:
