@@ -18,7 +18,8 @@ from dataclasses import replace
 import numpy as np
 
 from stemsplit.playback.devices import save_device_name, saved_device_name
-from stemsplit.playback.mixer import MIN_DB, Mixer, MixSettings
+from stemsplit.playback.mix_controls import MixControls
+from stemsplit.playback.mixer import Mixer, MixSettings
 from stemsplit.playback.resample import Resampled
 from stemsplit.playback.stream import DeviceStream, PlaybackError
 from stemsplit.settings import Settings
@@ -29,7 +30,7 @@ IDLE_CLOSE_SECONDS = 30.0  # release the device after this long paused
 FADE_WAIT = 0.15  # how long close() lets the fade-out play before cutting
 
 
-class Player:
+class Player(MixControls):
     """Plays the mixture, or the stems with gain / solo / mute, on one output device.
 
     Args:
@@ -184,60 +185,11 @@ class Player:
             self._seek_now(pos)
         self._apply_loop()
 
-    # -- mixing ------------------------------------------------------------------------
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The sources' names: the stems, or ``("mix",)`` before separation."""
-        return self._names
+    # -- mixing (per-source controls: MixControls) ---------------------------------------
 
     @property
     def has_stems(self) -> bool:
         return self._has_stems
-
-    @property
-    def settings(self) -> MixSettings:
-        return self._mixer.settings
-
-    def _index(self, name: str) -> int:
-        try:
-            return self._names.index(name)
-        except ValueError:
-            raise KeyError(f"no source called {name!r}") from None
-
-    def _swap(self, settings: MixSettings) -> None:
-        self._mixer.settings = settings  # one reference swap: the callback sees all or nothing
-        self._changed()
-
-    def gain_db(self, name: str) -> float:
-        return self.settings.gains_db[self._index(name)]
-
-    def set_gain_db(self, name: str, db: float) -> None:
-        """Set one source's fader; ``MIN_DB`` or below is silence."""
-        self._swap(self.settings.with_gain_db(self._index(name), max(MIN_DB, float(db))))
-
-    def is_solo(self, name: str) -> bool:
-        return self.settings.solo[self._index(name)]
-
-    def set_solo(self, name: str, on: bool) -> None:
-        self._swap(self.settings.with_solo(self._index(name), on))
-
-    def is_muted(self, name: str) -> bool:
-        return self.settings.mute[self._index(name)]
-
-    def set_mute(self, name: str, on: bool) -> None:
-        self._swap(self.settings.with_mute(self._index(name), on))
-
-    def is_audible(self, name: str) -> bool:
-        """Whether the source is heard now (solo / mute / fader considered)."""
-        return bool(self.settings.gains[self._index(name)] > 0.0)
-
-    def levels(self) -> dict[str, float]:
-        """Peak level (linear, after gain) of each source over the last audio block."""
-        lv = self._mixer.levels
-        if len(lv) != len(self._names) or not self.is_playing:
-            return {n: 0.0 for n in self._names}
-        return {n: float(v) for n, v in zip(self._names, lv, strict=True)}
 
     # -- transport ---------------------------------------------------------------------
 

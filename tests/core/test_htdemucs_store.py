@@ -21,6 +21,7 @@ from stemsplit.core.separator import EngineOptions, Separator
 from tests._htdemucs_ref import reference_model
 from tests._model_archives import ht_release
 from tests.core.test_htdemucs_checkpoint import SMALL, save_like_demucs
+from tests.core.test_model_store import _cli
 
 apply_mod = pytest.importorskip("demucs.apply")
 
@@ -175,14 +176,6 @@ def test_install_from_files_offline_and_cancel(checkpoints, monkeypatch, tmp_pat
 def test_not_installed_model_says_how_to_install():
     with pytest.raises(ModelError, match="stemsplit models install htdemucs_6s"):
         Separator("htdemucs_6s", device="cpu")
-
-
-def _cli(capsys, *argv: str) -> tuple[int, str, str]:
-    from stemsplit.cli import main
-
-    code = main(["models", *argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_cli_shows_the_terms_and_installs_only_once_accepted(capsys, release):
