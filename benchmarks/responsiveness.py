@@ -85,7 +85,7 @@ def report(name: str, gaps_ms: np.ndarray) -> None:
 
 def measure_edits(app, window, beat: Heartbeat) -> None:
     """Edits of growing width, each then undone: GUI-thread gaps and time until heard."""
-    from stemsplit.core.edit_types import Edit, Region
+    from stemsplit.core.editing.edits import Edit, Region
 
     run_until(app, lambda: window.edits.editor is not None
               and not window.edits.applier.worker.busy, 120)
@@ -118,8 +118,8 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()
 
-    from stemsplit.core.audio_io import load_audio
-    from stemsplit.core.weights import demo_song_path
+    from stemsplit.core.audio.read import load_audio
+    from stemsplit.core.models.spleeter.weights import demo_song_path
     from stemsplit.gui.app import create_app
     from stemsplit.gui.main_window import MainWindow
 

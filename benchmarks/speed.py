@@ -45,8 +45,8 @@ for i, w in enumerate(wavs):
 
 
 def make_input(folder: Path, minutes: float) -> Path:
-    from stemsplit.core.audio_io import load_audio
-    from stemsplit.core.weights import demo_song_path
+    from stemsplit.core.audio.read import load_audio
+    from stemsplit.core.models.spleeter.weights import demo_song_path
 
     song = load_audio(demo_song_path())
     n = int(minutes * 60 * song.sample_rate)

@@ -33,11 +33,11 @@ def install_random_weights(name: str, seed: int = 0) -> None:
     """Install ``name`` (under the current STEMSPLIT_HOME) with random weights."""
     import torch
 
-    from stemsplit.core import model_store
-    from stemsplit.core.htdemucs import pretrained
-    from stemsplit.core.htdemucs.checkpoint import BagFile, Member, write_bag
-    from stemsplit.core.htdemucs.config import HTDemucsConfig
-    from stemsplit.core.htdemucs.model import HTDemucs
+    from stemsplit.core.models import store as model_store
+    from stemsplit.core.models.htdemucs import pretrained
+    from stemsplit.core.models.htdemucs.checkpoint import BagFile, Member, write_bag
+    from stemsplit.core.models.htdemucs.config import HTDemucsConfig
+    from stemsplit.core.models.htdemucs.model import HTDemucs
 
     model = pretrained.get(name)
     config = HTDemucsConfig.from_kwargs(pretrained.REFERENCE_KWARGS[name])
@@ -67,7 +67,7 @@ def main() -> None:
         env = dict(os.environ)
         for name in args.models:
             install_random_weights(name)
-            from stemsplit.core.htdemucs import pretrained
+            from stemsplit.core.models.htdemucs import pretrained
 
             out = folder / f"out-{name}"
             cmd = [sys.executable, "-m", "stemsplit", "separate", str(song), "-o", str(out),

@@ -126,7 +126,7 @@ def main() -> int:
 
 def _edit_hi_hats_out_of_the_vocals(app, window) -> bool:
     """A rectangle edit as a user makes it: the cymbals' band taken out of the vocals."""
-    from stemsplit.core.edit_types import Edit, Region
+    from stemsplit.core.editing.edits import Edit, Region
 
     if not wait_until(app, lambda: window.edits.editor is not None, 60):
         return False

@@ -60,7 +60,7 @@ if ! .venv/bin/python -c "import torch,sys; sys.exit(torch.__version__.split('+'
 fi
 echo "setup: installing stemsplit"
 if [[ $WITH_TEST -eq 1 ]]; then
-  "${PIP[@]}" install -e ".[test]"
+  "${PIP[@]}" install -e ".[test,reference]"
 else
   "${PIP[@]}" install -e .
 fi

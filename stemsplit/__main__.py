@@ -1,5 +1,5 @@
 import sys
 
-from stemsplit.cli import main
+from stemsplit.cli.main import main
 
 sys.exit(main())

@@ -67,17 +67,16 @@ def _run(out: Callable[[str], None]) -> int:
     # Imported here so ``stemsplit --help`` and the GUI never pay for torch up front.
     import torch
 
-    from stemsplit.core.audio_io import load_audio
-    from stemsplit.core.registry import DEFAULT_MODEL, get_model
-    from stemsplit.core.separator import Separator
-    from stemsplit.core.weights import demo_song_path
+    from stemsplit.core.audio.read import load_audio
+    from stemsplit.core.models.registry import DEFAULT_MODEL, get_model, load_separator
+    from stemsplit.core.models.spleeter.weights import demo_song_path
 
     info = get_model(DEFAULT_MODEL)
     out(f"model:  {info.title}")
     out(f"        {info.licence}")
 
     t0 = time.perf_counter()
-    separator = Separator(DEFAULT_MODEL, device="auto")
+    separator = load_separator(DEFAULT_MODEL, device="auto")
     load_s = time.perf_counter() - t0
     out(f"device: {separator.device} (torch {torch.__version__}, "
         f"{torch.get_num_threads()} CPU threads); model loaded in {load_s:.1f} s")

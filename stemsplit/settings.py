@@ -39,7 +39,7 @@ MAX_LICENCES = 32         # keys in licences.accepted (core.licences; one per we
 MAX_INT_DIGITS = 64       # longer integers read as infinity (never a valid value of ours)
 
 # Choices the app offers; tests/test_settings.py checks they match the widgets and core.
-DEVICES = ("auto", "cpu", "cuda", "mps")      # stemsplit.core.device.DEVICE_CHOICES
+DEVICES = ("auto", "cpu", "cuda", "mps")      # stemsplit.core.engine.device.DEVICE_CHOICES
 SCALES = ("log", "linear")                    # gui.stem_list scale box
 EXPORT_FORMATS = ("wav", "flac", "aiff")      # gui.export_dialog.FORMATS
 EXPORT_DEPTHS = ("16", "24", "32f")           # gui.export_dialog.DEPTHS
@@ -156,10 +156,10 @@ SCHEMA: dict[str, Setting] = {
     "gui.scale": Setting("log", _one_of(*SCALES)),
     "gui.opacity": Setting(0.75, _fraction),
     "gui.recent_files": Setting([], _text_list(MAX_RECENT)),
-    # playback (gui/playback_glue.py, playback/devices.py)
+    # playback (gui/playback/glue.py, playback/devices.py)
     "gui.follow_playhead": Setting(True, _bool),
     "playback.device": Setting(None, _optional_name),
-    # export dialog (gui/export_dialog.py)
+    # export dialog (gui/export/dialog.py)
     "export.format": Setting("wav", _one_of(*EXPORT_FORMATS)),
     "export.bit_depth": Setting("24", _one_of(*EXPORT_DEPTHS)),
     "export.rate": Setting(0, _one_of(*EXPORT_RATES)),
@@ -167,7 +167,7 @@ SCHEMA: dict[str, Setting] = {
     "export.pattern": Setting("<song> - <stem>", _nonempty(1000)),  # core.export.DEFAULT_PATTERN
     "export.unchecked_stems": Setting([], _text_list(MAX_STEMS, 100)),
     "export.mix": Setting(False, _bool),
-    # licence terms the user accepted before a download (core/licences.py): their keys
+    # licence terms the user accepted before a download (core/models/licences.py): their keys
     "licences.accepted": Setting([], _text_list(MAX_LICENCES, 100)),
 }
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from stemsplit.core.htdemucs.config import HTDemucsConfig
-from stemsplit.core.htdemucs.model import HTDemucs
+from stemsplit.core.models.htdemucs.config import HTDemucsConfig
+from stemsplit.core.models.htdemucs.model import HTDemucs
 
 demucs_htdemucs = pytest.importorskip("demucs.htdemucs", reason="scripts/setup.sh --test "
                                       "installs the reference demucs package")

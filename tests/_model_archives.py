@@ -170,7 +170,7 @@ def archive_server(state: ServerState) -> Iterator[str]:
 @contextmanager
 def spleeter_release(archives: dict[str, bytes], monkeypatch) -> Iterator[ServerState]:
     """Serve release archives and their ``checksum.json``; model_store downloads from it."""
-    from stemsplit.core import model_store
+    from stemsplit.core.models import store as model_store
 
     state = ServerState(files=release_files(archives))
     with archive_server(state) as url:
@@ -183,7 +183,7 @@ def ht_release(paths: list[Path], monkeypatch) -> Iterator[ServerState]:
     """Serve demucs-format ``.th`` files; the registry's htdemucs (the first file) and
     htdemucs_ft (all of them, a bag) point at them (the published files' checksums
     belong to weights no test may download)."""
-    from stemsplit.core.htdemucs import pretrained
+    from stemsplit.core.models.htdemucs import pretrained
 
     monkeypatch.setitem(pretrained.PRETRAINED, "htdemucs", pretrained.Pretrained(
         "htdemucs", (paths[0].name,), pretrained.FOUR, download_mb=1))

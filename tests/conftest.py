@@ -19,7 +19,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 @pytest.fixture(scope="session", autouse=True)
 def _shared_weights_cache(tmp_path_factory):
     """One safetensors copy of the built-in weights for the whole run (~80 MB, not per test)."""
-    from stemsplit.core.weights_file import BUILTIN_CACHE_ENV
+    from stemsplit.core.models.weights_file import BUILTIN_CACHE_ENV
 
     os.environ[BUILTIN_CACHE_ENV] = str(tmp_path_factory.mktemp("weights-cache"))
 
@@ -32,7 +32,7 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def demo_path() -> Path:
-    from stemsplit.core.weights import demo_song_path
+    from stemsplit.core.models.spleeter.weights import demo_song_path
 
     return demo_song_path()
 
@@ -40,7 +40,7 @@ def demo_path() -> Path:
 @pytest.fixture(scope="session")
 def demo_audio(demo_path):
     """The 10.9 s stereo demo song as (2, N) float32 at 44.1 kHz."""
-    from stemsplit.core.audio_io import load_audio
+    from stemsplit.core.audio.read import load_audio
 
     return load_audio(demo_path)
 
@@ -48,9 +48,9 @@ def demo_audio(demo_path):
 @pytest.fixture(scope="session")
 def separator():
     """One CPU Separator for the whole session (loading weights takes ~2 s)."""
-    from stemsplit.core.separator import Separator
+    from stemsplit.core.models.registry import load_separator
 
-    return Separator(device="cpu")
+    return load_separator(device="cpu")
 
 
 @pytest.fixture(scope="session")

@@ -174,9 +174,9 @@ def test_set_stores_cleaned_values_and_forgets_invalid_ones():
 
 def test_the_schema_choices_match_what_the_app_offers():
     pytest.importorskip("PySide6")
-    from stemsplit.core.device import DEVICE_CHOICES
-    from stemsplit.core.export import DEFAULT_PATTERN
-    from stemsplit.gui import export_dialog
+    from stemsplit.core.audio.export import DEFAULT_PATTERN
+    from stemsplit.core.engine.device import DEVICE_CHOICES
+    from stemsplit.gui.export import dialog as export_dialog
     from stemsplit.gui.preferences import MAX_RECENT
     from stemsplit.settings import SCHEMA
 
@@ -191,7 +191,7 @@ def test_the_schema_choices_match_what_the_app_offers():
 @pytest.mark.parametrize("stored", ["demucs-weights", {"demucs-weights": True}, 1, None,
                                     ["x" * 200], [["demucs-weights"]]])
 def test_accepted_licences_of_the_wrong_shape_read_as_nothing_accepted(stored):
-    from stemsplit.core import licences
+    from stemsplit.core.models import licences
 
     assert licences.SETTINGS_KEY in settings.SCHEMA
     _write({licences.SETTINGS_KEY: stored, "gui.scale": "linear"})
@@ -203,7 +203,7 @@ def test_accepted_licences_of_the_wrong_shape_read_as_nothing_accepted(stored):
 
 
 def test_accepted_licences_keep_their_good_entries():
-    from stemsplit.core import licences
+    from stemsplit.core.models import licences
 
     _write({licences.SETTINGS_KEY: [5, None, "demucs-weights", "a\x00b", "demucs-weights"]})
     assert licences.is_accepted("demucs-weights") and not licences.is_accepted("other")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from stemsplit.core.audio_io import load_audio
+from stemsplit.core.audio.read import load_audio
+from stemsplit.core.engine.separator import EngineOptions, Separator
 from stemsplit.core.errors import StemsplitError
-from stemsplit.core.registry import DEFAULT_MODEL
-from stemsplit.core.separator import EngineOptions, Separator
+from stemsplit.core.models.registry import DEFAULT_MODEL, load_separator
 from stemsplit.core.stems import Progress, StemSet
 
 
@@ -25,7 +25,7 @@ from stemsplit.core.stems import Progress, StemSet
 def get_separator(model: str = DEFAULT_MODEL, device: str = "auto",
                   options: EngineOptions | None = None) -> Separator:
     """A Separator per (model, device, options), kept so repeated calls skip loading."""
-    return Separator(model, device=device, options=options)
+    return load_separator(model, device=device, options=options)
 
 
 def separate(source: str | Path | np.ndarray, sample_rate: int | None = None, *,

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stemsplit.core.editing.editor import Edit
 from stemsplit.core.errors import StemsplitError
-from stemsplit.core.mask_edits import Edit
 from stemsplit.core.stems import StemSet
 
 EXTENSION = ".stemsplit"

@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout
 
 import stemsplit
-from stemsplit.gui.icon import icon_pixmap
-from stemsplit.gui.workers import ModelChoice
+from stemsplit.gui.common.icon import icon_pixmap
+from stemsplit.gui.run.workers import ModelChoice
 
 
 class AboutDialog(QDialog):

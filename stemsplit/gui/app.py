@@ -17,8 +17,8 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     """The QApplication with our name, icon and dark theme (reused if one exists)."""
     import pyqtgraph as pg
 
-    from stemsplit.gui.icon import app_icon
-    from stemsplit.gui.theme import apply_dark_theme
+    from stemsplit.gui.common.icon import app_icon
+    from stemsplit.gui.common.theme import apply_dark_theme
 
     app = QApplication.instance()
     if app is None:

@@ -23,25 +23,25 @@ from PySide6.QtWidgets import (
 
 from stemsplit.gui import menus
 from stemsplit.gui.about import AboutDialog
-from stemsplit.gui.banner import Banner
-from stemsplit.gui.colour_legend import ColourLegend
-from stemsplit.gui.drop_hint import DropHint
-from stemsplit.gui.edit_glue import EditGlue
+from stemsplit.gui.common.banner import Banner
+from stemsplit.gui.common.drop_hint import DropHint
+from stemsplit.gui.common.icon import app_icon
+from stemsplit.gui.common.names import APP_NAME
+from stemsplit.gui.editing.glue import EditGlue
 from stemsplit.gui.file_drop import FileDropTarget
-from stemsplit.gui.icon import app_icon
-from stemsplit.gui.model_download_dialog import offer_download
-from stemsplit.gui.overview import Overview
-from stemsplit.gui.playback_glue import attach_playback, open_export_dialog
+from stemsplit.gui.models.download_dialog import offer_download
+from stemsplit.gui.playback.glue import attach_playback, open_export_dialog
 from stemsplit.gui.preferences import Preferences
-from stemsplit.gui.progress_status import ProgressStatus
 from stemsplit.gui.project_glue import ProjectGlue, is_project
-from stemsplit.gui.run_glue import RunGlue
-from stemsplit.gui.run_panel import RunPanel
+from stemsplit.gui.run.glue import RunGlue
+from stemsplit.gui.run.panel import RunPanel
+from stemsplit.gui.run.progress_status import ProgressStatus
 from stemsplit.gui.session import Session
-from stemsplit.gui.spectrogram_view import MIX, SpectrogramView
+from stemsplit.gui.spectrogram.legend import ColourLegend
+from stemsplit.gui.spectrogram.overview import Overview
+from stemsplit.gui.spectrogram.view import MIX, SpectrogramView
 from stemsplit.gui.stem_list import StemList
 
-APP_NAME = "stemsplit"
 FILE_FILTER = ("Audio files ({exts});;All files (*)")
 
 
@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
     # -- commands ------------------------------------------------------------------------
 
     def open_dialog(self) -> None:
-        from stemsplit.core.audio_io import AUDIO_EXTENSIONS  # no torch behind it
+        from stemsplit.core.audio.read import AUDIO_EXTENSIONS  # no torch behind it
 
         start = self.prefs.recent_files()[0] if self.prefs.recent_files() else str(Path.home())
         exts = " ".join(f"*{e}" for e in AUDIO_EXTENSIONS)
@@ -266,8 +266,8 @@ class MainWindow(QMainWindow):
                                          4000)
             return
         try:
-            from stemsplit.core.export import song_name
-            from stemsplit.gui.drag_out import start_stem_drag
+            from stemsplit.core.audio.export import song_name
+            from stemsplit.gui.export.drag_out import start_stem_drag
 
             start_stem_drag(self.stem_list.checks[name], s.stems, name, song_name(s.stems))
         except Exception as exc:  # e.g. the cache folder is not writable

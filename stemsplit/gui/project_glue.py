@@ -16,6 +16,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from stemsplit.gui.common.names import APP_NAME
+
 PROJECT_SUFFIX = ".stemsplit"
 PROJECT_FILTER = "stemsplit projects (*.stemsplit);;All files (*)"
 
@@ -83,8 +85,6 @@ class ProjectGlue(QObject):
 
     def title(self) -> str:
         """"<project or song> — stemsplit", with '*' after the name while edits are unsaved."""
-        from stemsplit.gui.main_window import APP_NAME
-
         audio = self.session.audio
         if self.path is not None:
             name = self.path.stem

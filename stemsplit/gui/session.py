@@ -4,7 +4,7 @@ Widgets observe a ``Session`` through its signals and call its methods; they
 never reach into each other. Other parts of the GUI (transport, mixer, export)
 need only this object:
 
-* ``audio`` (``stemsplit.core.audio_io.Audio`` or None), ``display`` (SongDisplay),
+* ``audio`` (``stemsplit.core.audio.read.Audio`` or None), ``display`` (SongDisplay),
 * ``stems`` (``StemSet`` once a run finished, else None), ``stem_names``,
   ``stem_colours`` (name -> "#rrggbb"), ``masks`` (MaskAccumulator of the stems shown),
 * ``replacing``: True while a run goes on over finished stems. Such a re-run works
@@ -22,9 +22,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from stemsplit.gui.mask_model import MaskAccumulator, MaskPatch
-from stemsplit.gui.theme import stem_colour
-from stemsplit.gui.workers import (
+from stemsplit.gui.common.theme import stem_colour
+from stemsplit.gui.run.workers import (
     EngineInfoThread,
     LoadThread,
     ModelChoice,
@@ -32,8 +31,9 @@ from stemsplit.gui.workers import (
     SeparatorCache,
     WarmupThread,
 )
+from stemsplit.gui.spectrogram.mask_model import MaskAccumulator, MaskPatch
 
-DEFAULT_MODEL = "2stems"  # mirrors stemsplit.core.registry.DEFAULT_MODEL without importing torch
+DEFAULT_MODEL = "2stems"  # mirrors core.models.registry.DEFAULT_MODEL without importing torch
 
 
 class Session(QObject):

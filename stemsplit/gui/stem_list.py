@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stemsplit.gui.spectrogram_view import MIX
+from stemsplit.gui.spectrogram.view import MIX
 
 
 class _StemRow(QWidget):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from stemsplit.cli import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, main
-from stemsplit.core.export import MAX_NAME_BYTES, expand_pattern
+from stemsplit.cli.main import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, main
+from stemsplit.core.audio.export import MAX_NAME_BYTES, expand_pattern
 
 PRECIOUS = b"my precious take"
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from stemsplit.core.export import CEILING_DB
-from stemsplit.core.resampling import resampled_length
+from stemsplit.core.audio.export import CEILING_DB
+from stemsplit.core.audio.resampling import resampled_length
 
 SECONDS = 120
 LSB16 = 2.0 ** -15

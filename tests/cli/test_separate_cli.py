@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from stemsplit.cli import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, main
+from stemsplit.cli.main import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, main
 from tests.conftest import db
 
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from stemsplit.cli import EXIT_OK, main
-from stemsplit.core.partials import STALE_AFTER_S
+from stemsplit.cli.main import EXIT_OK, main
+from stemsplit.core.audio.partials import STALE_AFTER_S
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stemsplit.core.editing.editor import Edit, MaskEditor, Region
 from stemsplit.core.errors import StemsplitError
-from stemsplit.core.mask_edits import Edit, MaskEditor, Region
 from stemsplit.core.project import (
     EXTENSION,
     VERSION,

@@ -46,7 +46,7 @@ def _files():
 @pytest.mark.parametrize("kind", list(_files()))
 def test_window_survives_hostile_settings(qtbot, app, kind, short_clip):
     from stemsplit import settings
-    from stemsplit.gui.export_dialog import ExportDialog
+    from stemsplit.gui.export.dialog import ExportDialog
     from stemsplit.gui.main_window import MainWindow
 
     path = settings.config_dir() / "settings.json"

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stemsplit.gui.display import (
+from stemsplit.gui.spectrogram.display import (
     FLOOR_DB,
     MAX_COLUMNS,
     MODEL_HOP_S,
     compute_song_display,
     make_grid,
 )
-from stemsplit.gui.mask_model import MaskAccumulator, MaskPatch
+from stemsplit.gui.spectrogram.mask_model import MaskAccumulator, MaskPatch
 
 
 def test_band_weights_average_bins_and_cover_every_row():
@@ -71,7 +71,7 @@ def test_later_patches_win_where_chunks_overlap():
 
 
 def test_pyramid_levels_average_pairs_and_follow_updates():
-    from stemsplit.gui.pyramid import Pyramid
+    from stemsplit.gui.spectrogram.pyramid import Pyramid
 
     rng = np.random.default_rng(1)
     image = rng.random((8, 1001)).astype(np.float32)

@@ -11,12 +11,12 @@ import soundfile as sf
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from stemsplit.core.audio_write import OutputFormat, write_audio
-from stemsplit.core.resampling import resampled_length
+from stemsplit.core.audio.resampling import resampled_length
+from stemsplit.core.audio.write import OutputFormat, write_audio
 from stemsplit.core.stems import StemSet
-from stemsplit.gui.drag_out import make_stem_drag, start_stem_drag, stem_drag_file
-from stemsplit.gui.export_dialog import ExportDialog
-from stemsplit.gui.export_job import ExportJob, ExportThread
+from stemsplit.gui.export.dialog import ExportDialog
+from stemsplit.gui.export.drag_out import make_stem_drag, start_stem_drag, stem_drag_file
+from stemsplit.gui.export.job import ExportJob, ExportThread
 from stemsplit.settings import Settings
 
 SR = 44100

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from stemsplit.core import model_store
-from stemsplit.core.htdemucs import pretrained
-from stemsplit.core.htdemucs.checkpoint import BagFile, Member, write_bag
-from stemsplit.core.htdemucs.config import HTDemucsConfig
-from stemsplit.core.htdemucs.model import HTDemucs
-from stemsplit.gui.axes import format_time
+from stemsplit.core.models import store as model_store
+from stemsplit.core.models.htdemucs import pretrained
+from stemsplit.core.models.htdemucs.checkpoint import BagFile, Member, write_bag
+from stemsplit.core.models.htdemucs.config import HTDemucsConfig
+from stemsplit.core.models.htdemucs.model import HTDemucs
+from stemsplit.gui.spectrogram.axes import format_time
 from tests.gui.conftest import load
 
 RUN_TIMEOUT_MS = 180_000

@@ -10,7 +10,7 @@ from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPoint, QPointF, Qt, Q
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMainWindow
 
-from stemsplit.gui.spectrogram_view import MIX
+from stemsplit.gui.spectrogram.view import MIX
 from tests.gui.conftest import answer_next_question, load
 
 RUN_TIMEOUT_MS = 180_000
@@ -258,7 +258,7 @@ def test_zoom_pan_and_fit(qtbot, window, demo_path):
 
 
 def test_stems_reach_playback_and_export(qtbot, window, short_clip):
-    from stemsplit.gui.export_dialog import ExportDialog
+    from stemsplit.gui.export.dialog import ExportDialog
 
     assert window.playback is not None, "playback widgets should be in the window"
     player = window.playback.player
@@ -280,7 +280,7 @@ def test_stems_reach_playback_and_export(qtbot, window, short_clip):
 
 def test_a_ten_minute_song_is_drawn_at_screen_resolution(qtbot, window):
     """Zoomed out, each layer holds about one column per pixel; zoomed in, full detail."""
-    from stemsplit.gui.display import compute_song_display
+    from stemsplit.gui.spectrogram.display import compute_song_display
 
     rng = np.random.default_rng(2)
     song = compute_song_display((0.1 * rng.standard_normal((2, 44100 * 600))).astype(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog
 
-from stemsplit.core import model_store
+from stemsplit.core.models import store as model_store
 
 
 def _pick(window, name: str) -> None:
@@ -17,9 +17,9 @@ def _pick(window, name: str) -> None:
 
 def _install_random_weights(name: str) -> None:
     """Real weights files in the store's format (the network's values do not matter here)."""
-    from stemsplit.core.registry import get_model
-    from stemsplit.core.unet import UNet
-    from stemsplit.core.weights_file import write_weights
+    from stemsplit.core.models.registry import get_model
+    from stemsplit.core.models.spleeter.unet import UNet
+    from stemsplit.core.models.weights_file import write_weights
 
     info = get_model(name)
     states = [{k: v.detach().numpy() for k, v in UNet(info.unet).state_dict().items()

@@ -12,8 +12,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QTextDocumentFragment
 from PySide6.QtWidgets import QApplication, QDialog
 
-from stemsplit.core import model_store, registry
-from stemsplit.gui.model_download_dialog import ModelDownloadDialog, format_size
+from stemsplit.core.models import registry
+from stemsplit.core.models import store as model_store
+from stemsplit.gui.models.download_dialog import ModelDownloadDialog, format_size
 from tests._model_archives import ht_release as serve_ht
 from tests._model_archives import lite_tarball, offline_url, spleeter_release
 
@@ -160,7 +161,7 @@ def test_wrong_checksum_is_shown_and_retry_is_offered(qtbot, dialog, release):
 def ht_checkpoints(tmp_path_factory):
     """Two small random-weight networks saved as demucs saves them (``<sig>-<sha8>.th``)."""
     from tests._htdemucs_ref import reference_model
-    from tests.core.test_htdemucs_checkpoint import SMALL, save_like_demucs
+    from tests.core.models.htdemucs.test_checkpoint import SMALL, save_like_demucs
 
     folder = tmp_path_factory.mktemp("th")
     return [save_like_demucs(reference_model(SMALL, seed=40 + i), folder, f"bb00000{i}")
@@ -193,8 +194,8 @@ def _plain(label) -> str:
 
 
 def test_ht_model_shows_its_terms_and_downloads_only_once_accepted(qtbot, ht_release):
-    from stemsplit.core import licences
-    from stemsplit.core.htdemucs import pretrained, store
+    from stemsplit.core.models import licences
+    from stemsplit.core.models.htdemucs import pretrained, store
 
     dialog = _ht_dialog(qtbot, "htdemucs")
     box = dialog.licence
@@ -231,8 +232,8 @@ def test_ht_model_shows_its_terms_and_downloads_only_once_accepted(qtbot, ht_rel
 
 
 def test_terms_withdrawn_after_the_dialog_opened_are_asked_for_again(qtbot, ht_release):
-    from stemsplit.core import licences
-    from stemsplit.core.htdemucs import pretrained
+    from stemsplit.core.models import licences
+    from stemsplit.core.models.htdemucs import pretrained
 
     licences.accept(pretrained.LICENCE_KEY)
     dialog = _ht_dialog(qtbot, "htdemucs")
@@ -250,7 +251,7 @@ def test_terms_withdrawn_after_the_dialog_opened_are_asked_for_again(qtbot, ht_r
 
 
 def test_ht_offline_error_shows_the_real_url_of_the_file(qtbot, monkeypatch):
-    from stemsplit.core.htdemucs import pretrained
+    from stemsplit.core.models.htdemucs import pretrained
 
     dialog = _ht_dialog(qtbot, "htdemucs")  # the published file list, not a test one
     assert dialog.offer.urls == (pretrained.ROOT_URL + "955717e8-8726e21a.th",)
@@ -269,8 +270,8 @@ def test_ht_offline_error_shows_the_real_url_of_the_file(qtbot, monkeypatch):
 
 def test_a_bag_offline_lists_every_file_fetched_and_installs_from_files(
         qtbot, ht_release, ht_checkpoints, tmp_path):
-    from stemsplit.core import licences
-    from stemsplit.core.htdemucs import pretrained, store
+    from stemsplit.core.models import licences
+    from stemsplit.core.models.htdemucs import pretrained, store
 
     licences.accept(pretrained.LICENCE_KEY)
     ht_release.files.clear()  # the server answers 404 for everything
@@ -307,8 +308,8 @@ def test_a_bag_offline_lists_every_file_fetched_and_installs_from_files(
 
 
 def test_a_bag_installs_from_its_folder(qtbot, ht_release, ht_checkpoints):
-    from stemsplit.core import licences
-    from stemsplit.core.htdemucs import pretrained, store
+    from stemsplit.core.models import licences
+    from stemsplit.core.models.htdemucs import pretrained, store
 
     licences.accept(pretrained.LICENCE_KEY)
     dialog = _ht_dialog(qtbot, "htdemucs_ft")
@@ -318,7 +319,7 @@ def test_a_bag_installs_from_its_folder(qtbot, ht_release, ht_checkpoints):
 
 
 def test_picking_an_ht_model_in_the_window_downloads_and_selects_it(window, qtbot, ht_release):
-    from stemsplit.core.htdemucs import store
+    from stemsplit.core.models.htdemucs import store
 
     combo = window.run_panel.model
     index = combo.findData("htdemucs")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from stemsplit.gui.notes import note_name
+from stemsplit.gui.spectrogram.notes import note_name
 
 
 @pytest.mark.parametrize(("hz", "name"), [

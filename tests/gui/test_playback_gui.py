@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from stemsplit.gui.mixer_panel import MixerPanel
-from stemsplit.gui.transport_bar import TransportBar, format_time
+from stemsplit.gui.playback.mixer_panel import MixerPanel
+from stemsplit.gui.playback.transport_bar import TransportBar, format_time
 from stemsplit.playback import Player
 
 

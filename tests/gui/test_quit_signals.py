@@ -31,7 +31,7 @@ app = create_app()
 
 
 def start_export():
-    from stemsplit.gui.export_dialog import ExportDialog, _select
+    from stemsplit.gui.export.dialog import ExportDialog, _select
     from stemsplit.gui.main_window import MainWindow
     from stemsplit.settings import Settings
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from stemsplit.gui import theme
+from stemsplit.gui.common import theme
 from tests.gui.conftest import load
 
 

@@ -1,0 +1,1 @@
+"""The command line: ``stemsplit separate | models | ...`` (``main`` parses the arguments)."""

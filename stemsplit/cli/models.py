@@ -1,0 +1,201 @@
+"""`stemsplit models list | install NAME [--from FILE] | remove NAME | path [NAME]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 130
+
+
+def add_models_command(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``models`` command; its parsed args carry ``handler(args) -> exit code``."""
+    p = sub.add_parser(
+        "models", help="list, download, remove models",
+        description="Manage separation models. Downloaded models are converted once and "
+                    "then work offline.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="show the models and whether they are installed")
+    install = actions.add_parser(
+        "install", help="download (or take from a file), verify and convert a model",
+        description="Download a model from its publisher (Spleeter's releases, demucs's "
+                    "files), check its SHA-256 and convert it. Offline, download the files "
+                    "elsewhere and pass them with --from. Models whose weights come with "
+                    "licence terms (HT-Demucs: research use only) ask you to accept them "
+                    "first.")
+    install.add_argument("name", help="model name, e.g. 4stems or htdemucs")
+    install.add_argument("--from", dest="source", type=Path, default=None,
+                         metavar="FILE_OR_FOLDER",
+                         help="install from an archive (NAME.tar.gz) or demucs .th file "
+                              "downloaded elsewhere; for htdemucs_ft, the folder with its "
+                              "four .th files")
+    install.add_argument("--accept-licence", "--accept-license", dest="accept_licence",
+                         action="store_true",
+                         help="accept the model's licence terms (shown by 'models list') "
+                              "without being asked")
+    remove = actions.add_parser("remove", help="delete a downloaded model")
+    remove.add_argument("name")
+    path = actions.add_parser("path", help="print where downloaded models are kept")
+    path.add_argument("name", nargs="?", default=None)
+    p.set_defaults(handler=run_models)
+    return p
+
+
+def run_models(args: argparse.Namespace, out: TextIO | None = None,
+               err: TextIO | None = None) -> int:
+    """Carry out one ``models`` action; messages go to ``out``/``err`` (stdout/stderr)."""
+    from stemsplit.core.errors import StemsplitError
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        if args.action == "list":
+            return _list(out)
+        if args.action == "path":
+            return _path(args.name, out)
+        if args.action == "install":
+            return _install(args.name, args.source, out, err,
+                            getattr(args, "accept_licence", False))
+        return _remove(args.name, out)
+    except StemsplitError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_FAILED
+
+
+def _downloadable(name: str):
+    from stemsplit.core.errors import ModelError
+    from stemsplit.core.models.registry import get_model
+
+    info = get_model(name)
+    if info.archive is None:
+        raise ModelError(f"{name} is built in; there is nothing to install or remove")
+    return info
+
+
+def _list(out: TextIO) -> int:
+    from stemsplit.core.models import licences
+    from stemsplit.core.models.registry import list_models
+
+    pending: list[str] = []
+    for info in list_models():
+        if info.archive is None:
+            status = "built in"
+        elif info.is_installed():
+            status = "installed"
+        else:
+            size = f", ~{info.download_mb} MB" if info.download_mb else ""
+            status = f"not installed (stemsplit models install {info.name}{size})"
+        print(f"{info.name:11} {', '.join(info.stems):40} {status}", file=out)
+        if info.licence_key is not None:
+            accepted = licences.is_accepted(info.licence_key)
+            state = "accepted" if accepted else "to accept before downloading: --accept-licence"
+            print(f"{'':11} licence: {info.licence} ({state})", file=out)
+            terms = info.licence_terms or info.licence
+            if not accepted and terms not in pending:
+                pending.append(terms)
+    for terms in pending:
+        print(f"terms: {terms}", file=out)
+    return EXIT_OK
+
+
+def _path(name: str | None, out: TextIO) -> int:
+    from stemsplit.core.models import store as model_store
+
+    if name is None:
+        print(model_store.models_dir(), file=out)
+    else:
+        print(model_store.model_dir(_downloadable(name).archive), file=out)
+    return EXIT_OK
+
+
+def _remove(name: str, out: TextIO) -> int:
+    from stemsplit.core.models import install as model_install
+
+    if model_install.remove(name):
+        print(f"removed {name}", file=out)
+    else:
+        print(f"{name} was not installed", file=out)
+    return EXIT_OK
+
+
+def _install(name: str, source: Path | None, out: TextIO, err: TextIO,
+             accept_licence: bool = False) -> int:
+    from stemsplit.core.models import install as model_install
+
+    _downloadable(name)
+    terms = None if accept_licence else model_install.needs_licence_acceptance(name)
+    if terms is not None:
+        if not sys.stdin.isatty():
+            print(f"error: {name}'s weights come with licence terms you have not accepted:\n"
+                  f"{terms}\nRun 'stemsplit models install {name} --accept-licence' to "
+                  "accept them.", file=err)
+            return EXIT_FAILED
+        print(f"{terms}\n", file=err)
+        err.write("Accept these terms and download? [y/N] ")
+        err.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            print("not accepted; nothing was downloaded", file=err)
+            return EXIT_FAILED
+        accept_licence = True
+    line = _DownloadLine(err)
+    try:
+        folder = model_install.install(name, source=source, progress=line.update,
+                                       accept_licence=accept_licence)
+    except KeyboardInterrupt as exc:  # Ctrl+C, SIGTERM, SIGHUP (see cli_signals)
+        from stemsplit.cli.signals import describe, exit_code
+
+        line.finish()
+        print(f"{describe(exc)}; 'stemsplit models install' again resumes the download",
+              file=err)
+        return exit_code(exc)
+    finally:
+        line.finish()
+    print(f"installed {name} in {folder}", file=out)
+    return EXIT_OK
+
+
+def format_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+class _DownloadLine:
+    """One redrawn progress line on a terminal; a few plain lines otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._open = False
+        self._last_plain = 0.0
+        self._stage = ""
+
+    def update(self, report) -> None:
+        if report.stage != "download":
+            if report.stage != self._stage:
+                self.finish()
+                print(f"{report.stage}...", file=self.stream)
+            self._stage = report.stage
+            return
+        total = f" of {format_size(report.total)}" if report.total else ""
+        percent = f" {report.fraction:4.0%}" if report.fraction is not None else ""
+        text = (f"downloading{percent} {format_size(report.done)}{total} "
+                f"at {format_size(report.speed_bps)}/s")
+        if self.tty:
+            self.stream.write("\r" + text.ljust(60))
+            self.stream.flush()
+            self._open = True
+        elif time.monotonic() - self._last_plain >= 5 or report.done == report.total:
+            self._last_plain = time.monotonic()
+            print(text, file=self.stream)
+
+    def finish(self) -> None:
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False

@@ -1,0 +1,286 @@
+"""Downloading and installing the published HT-Demucs models.
+
+Layout under the model folder (``model_store.models_dir()``)::
+
+    <name>/weights.safetensors          the converted bag (checkpoint.write_bag)
+    .downloads/<file>.th.part           an unfinished download, resumed by the next try
+    .downloads/<file>.th                a finished, verified file of an unfinished bag
+
+Each ``.th`` file is checked against the SHA-256 prefix in its own name, read
+with the allow-listing loader (``checkpoint.read_demucs_checkpoint``: no pickle
+code runs), checked against the architecture, and converted once; nothing is
+installed unless every file of the bag passed. The weights' licence terms must
+have been accepted first (``licences``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from stemsplit.core.audio import partials
+from stemsplit.core.errors import Cancelled, ModelError
+from stemsplit.core.models import licences
+from stemsplit.core.models import store as model_store
+from stemsplit.core.models.archives import sha256_file
+from stemsplit.core.models.download import fetch
+from stemsplit.core.models.htdemucs import pretrained
+from stemsplit.core.models.htdemucs.checkpoint import (
+    BagFile,
+    read_bag,
+    read_demucs_checkpoint,
+    write_bag,
+)
+from stemsplit.core.models.store import InstallProgress, ProgressFn
+
+
+def is_known(name: str) -> bool:
+    return name in pretrained.PRETRAINED
+
+
+def _model(name: str) -> pretrained.Pretrained:
+    try:
+        return pretrained.get(name)
+    except KeyError:
+        raise ModelError(f"unknown HT-Demucs model {name!r}; choose one of "
+                         f"{', '.join(pretrained.PRETRAINED)}") from None
+
+
+def base_url() -> str:
+    url = os.environ.get(pretrained.URL_ENV) or pretrained.ROOT_URL
+    return url if url.endswith("/") else url + "/"
+
+
+def file_url(file: str) -> str:
+    return base_url() + file
+
+
+def downloads_dir() -> Path:
+    return model_store.models_dir() / ".downloads"
+
+
+def is_installed(name: str) -> bool:
+    return model_store.weights_path(name).is_file()
+
+
+def offline_hint(name: str) -> str:
+    files = " ".join(file_url(f) for f in _model(name).files)
+    return (f"Check the internet connection and try again (a download resumes where it "
+            f"stopped), or download {files} elsewhere and run 'stemsplit models install "
+            f"{name} --from FILE_OR_FOLDER'.")
+
+
+def _verify(path: Path, expected_prefix: str, cancel: threading.Event | None) -> None:
+    digest = sha256_file(path, cancel)
+    if not digest.startswith(expected_prefix):
+        raise ModelError(f"{path.name} is damaged or not the published file (SHA-256 "
+                         f"{digest[:8]}..., expected {expected_prefix}...); nothing was "
+                         "installed, try again.")
+
+
+def _download_all(model: pretrained.Pretrained, progress: ProgressFn | None,
+                  cancel: threading.Event | None) -> list[Path]:
+    """Every file of the bag, downloaded (or found finished) and verified."""
+    paths: list[Path] = []
+    finished_bytes = 0
+    hint = offline_hint(model.name)
+    for index, file in enumerate(model.files):
+        final = downloads_dir() / file
+        if final.is_file():
+            try:
+                _verify(final, model.sha256_prefix(file), cancel)
+            except ModelError:
+                final.unlink()
+        if not final.is_file():
+            remaining = len(model.files) - index
+
+            def report(done: int, total: int | None, speed: float, base=finished_bytes,
+                       remaining=remaining) -> None:
+                if progress is not None:
+                    # later files of a bag are as large as this one (true of htdemucs_ft)
+                    whole = base + total * remaining if total else None
+                    progress(InstallProgress("download", base + done, whole, speed))
+
+            part = fetch(file_url(file), downloads_dir() / f"{file}.part", hint, report, cancel)
+            if progress:
+                progress(InstallProgress("verify", 0, None))
+            try:
+                _verify(part, model.sha256_prefix(file), cancel)
+            except ModelError:
+                part.unlink(missing_ok=True)  # a bad file is never resumed
+                raise
+            part.replace(final)
+        finished_bytes += final.stat().st_size
+        paths.append(final)
+    return paths
+
+
+def _files_from(model: pretrained.Pretrained, sources: list[Path],
+                cancel: threading.Event | None) -> list[Path]:
+    """The bag's files, verified: from a folder (by name), a one-file model's file, or files.
+
+    Chosen files are matched to the bag by name, and those renamed on the way (a
+    browser's ``name (1).th``) by the SHA-256 prefix of their content.
+    """
+    if len(sources) == 1 and sources[0].is_dir():
+        folder = sources[0]
+        paths = []
+        for file in model.files:
+            found = folder / file
+            if not found.is_file():
+                raise ModelError(f"{folder} has no {file} (the {model.name} model needs "
+                                 f"{', '.join(model.files)})")
+            paths.append(found)
+    elif len(sources) == 1 and len(model.files) == 1:
+        paths = sources
+    elif len(sources) == 1:
+        raise ModelError(f"{model.name} is a bag of {len(model.files)} files; pass the folder "
+                         f"that holds {', '.join(model.files)} (or all of them)")
+    else:
+        return _match_files(model, sources, cancel)
+    for path, file in zip(paths, model.files, strict=True):
+        _verify(path, model.sha256_prefix(file), cancel)
+    return paths
+
+
+def _match_files(model: pretrained.Pretrained, sources: list[Path],
+                 cancel: threading.Event | None) -> list[Path]:
+    found: dict[str, Path] = {}
+    unnamed = []
+    for path in sources:
+        if path.is_dir():
+            raise ModelError(f"{path} is a folder; choose either one folder or the files")
+        if path.name in model.files and path.name not in found:
+            _verify(path, model.sha256_prefix(path.name), cancel)
+            found[path.name] = path
+        else:
+            unnamed.append(path)
+    for path in unnamed:
+        digest = sha256_file(path, cancel)
+        file = next((f for f in model.files if digest.startswith(model.sha256_prefix(f))),
+                    None)
+        if file is None:
+            raise ModelError(f"{path.name} is not one of the {model.name} files "
+                             f"({', '.join(model.files)})")
+        if file in found:
+            raise ModelError(f"{path.name} is a second copy of {file}; the {model.name} "
+                             f"model needs {', '.join(model.files)}")
+        found[file] = path
+    missing = [f for f in model.files if f not in found]
+    if missing:
+        raise ModelError(f"the {model.name} model needs {len(model.files)} files; "
+                         f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                         "missing from those chosen")
+    return [found[f] for f in model.files]
+
+
+def convert(model: pretrained.Pretrained, paths: list[Path]) -> BagFile:
+    """Read the bag's checkpoints safely and check them against the registry and architecture."""
+    members = [read_demucs_checkpoint(p) for p in paths]
+    for path, member in zip(paths, members, strict=True):
+        if member.config.sources != model.sources:
+            raise ModelError(f"{path.name} separates {', '.join(member.config.sources)}, "
+                             f"not the {model.name} stems ({', '.join(model.sources)})")
+        member.build()  # the weights must fit the architecture the kwargs describe
+    return BagFile(members, model.bag_weights(), model.segment)
+
+
+def install(name: str, source: Path | Sequence[Path] | None = None,
+            progress: ProgressFn | None = None,
+            cancel: threading.Event | None = None) -> Path:
+    """Download (or take from ``source``), verify, convert and install a model.
+
+    Args:
+        name: ``htdemucs``, ``htdemucs_6s`` or ``htdemucs_ft``.
+        source: a ``.th`` file (one-file models), a folder holding the bag's files,
+            or the bag's files themselves (in any order, renamed or not).
+        progress: called with InstallProgress records ("download", "verify", "convert").
+        cancel: set it to stop; nothing is installed then.
+
+    Raises:
+        LicenceNotAccepted: the weights' terms were not accepted (``licences.accept``).
+        DownloadError, ModelError, Cancelled: nothing is installed in any case.
+    """
+    model = _model(name)
+    licences.require(pretrained.LICENCE_KEY, name, pretrained.LICENCE)
+    if source is not None:
+        sources = [Path(p) for p in source] if isinstance(source, (list, tuple)) \
+            else [Path(source)]
+        sources = list(dict.fromkeys(p.resolve() for p in sources))  # each file once
+        if not sources:
+            raise ModelError(f"no files chosen for {name}")
+        for path in sources:
+            if not path.exists():
+                raise ModelError(f"{path} does not exist")
+        if progress:
+            progress(InstallProgress("verify"))
+        paths = _files_from(model, sources, cancel)
+    else:
+        paths = _download_all(model, progress, cancel)
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("install cancelled")
+    if progress:
+        progress(InstallProgress("convert"))
+    bag = convert(model, paths)
+    try:
+        model_store.models_dir().mkdir(parents=True, exist_ok=True)
+        partials.sweep_installs(model_store.models_dir())  # what a killed install left
+        work = partials.temp_install_dir(model_store.models_dir(), name)  # names our pid
+    except OSError as exc:
+        raise ModelError(f"cannot write to the model folder {model_store.models_dir()}: "
+                         f"{exc}") from exc
+    try:
+        staged = work / "model"
+        write_bag(staged / model_store.WEIGHTS_FILE, name, bag,
+                  {"source_files": ",".join(model.files)})
+        final = model_store.model_dir(name)
+        old = work / "old"
+        if final.exists():
+            final.replace(old)  # a reinstall: swap, so a failure never leaves no model
+        try:
+            staged.replace(final)
+        except BaseException:
+            if old.exists():
+                old.replace(final)
+            raise
+    except OSError as exc:
+        raise ModelError(f"could not install {name} into {model_store.models_dir()}: "
+                         f"{exc}") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if source is None:
+        for path in paths:
+            path.unlink(missing_ok=True)  # installed: the downloaded .th files are not kept
+    return final
+
+
+def remove(name: str) -> bool:
+    """Delete an installed model and its unfinished downloads; True if anything was there."""
+    model = _model(name)
+    found = False
+    if model_store.model_dir(name).exists():
+        shutil.rmtree(model_store.model_dir(name))
+        found = True
+    for file in model.files:
+        for path in (downloads_dir() / file, downloads_dir() / f"{file}.part"):
+            if path.exists():
+                path.unlink()
+                found = True
+    return found
+
+
+def load(name: str) -> BagFile:
+    """The installed model (weights still in their stored dtype).
+
+    Raises:
+        ModelError: not installed, or the file is damaged or another model's.
+    """
+    path = model_store.weights_path(name)
+    if not path.is_file():
+        raise ModelError(f"the {name} model is not installed; install it with "
+                         f"'stemsplit models install {name} --accept-licence' or from the "
+                         "model list")
+    return read_bag(path, name)

@@ -1,0 +1,119 @@
+"""One entry point to install or remove any downloadable model of the registry.
+
+Spleeter archives go through ``model_store``; HT-Demucs checkpoints through
+``htdemucs.store`` (which also asks for licence acceptance). Front ends (CLI,
+download dialog) call these with the registry name.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from stemsplit.core.errors import ModelError
+from stemsplit.core.models import licences
+from stemsplit.core.models import store as model_store
+from stemsplit.core.models.registry import ModelInfo, get_model
+
+
+def _downloadable(name: str) -> ModelInfo:
+    info = get_model(name)
+    if info.archive is None:
+        raise ModelError(f"{name} is built in; there is nothing to install or remove")
+    return info
+
+
+def install(name: str, source: Path | Sequence[Path] | None = None, progress=None,
+            cancel: threading.Event | None = None, accept_licence: bool = False) -> Path:
+    """Download (or take ``source``), verify, convert and install model ``name``.
+
+    Args:
+        source: what the user downloaded elsewhere: a Spleeter archive; an
+            HT-Demucs ``.th`` file, the folder holding a bag's files, or those files.
+        accept_licence: record acceptance of the model's licence terms first (the
+            user has just seen and accepted them).
+
+    Raises:
+        LicenceNotAccepted: the terms still need accepting.
+        DownloadError, ModelError, Cancelled: nothing is installed.
+    """
+    info = _downloadable(name)
+    if accept_licence and info.licence_key is not None:
+        licences.accept(info.licence_key)
+    if info.family == "htdemucs":
+        from stemsplit.core.models.htdemucs import store
+
+        return store.install(info.archive, source=source, progress=progress, cancel=cancel)
+    licences.require(info.licence_key, name, info.licence_terms or info.licence)
+    if isinstance(source, (list, tuple)):
+        if len(source) != 1:
+            raise ModelError(f"the {name} model comes as one archive; choose just that file")
+        source = source[0]
+    return model_store.install(info.archive, source=source, progress=progress, cancel=cancel)
+
+
+def remove(name: str) -> bool:
+    """Delete an installed model; True if anything was there."""
+    info = _downloadable(name)
+    if info.family == "htdemucs":
+        from stemsplit.core.models.htdemucs import store
+
+        return store.remove(info.archive)
+    return model_store.remove(info.archive)
+
+
+def needs_licence_acceptance(name: str) -> str | None:
+    """The terms to show before downloading ``name``, or None when none are pending."""
+    info = get_model(name)
+    if licences.is_accepted(info.licence_key):
+        return None
+    return info.licence_terms or info.licence
+
+
+@dataclass(frozen=True)
+class DownloadOffer:
+    """What a front end tells the user before downloading a model.
+
+    Attributes:
+        name: the registry name.
+        family: "spleeter" or "htdemucs".
+        publisher: where the files come from, in words.
+        licence: the licence in one line.
+        terms: the full terms still to accept, or None when nothing is pending.
+        urls: every file a download fetches (what to fetch elsewhere when offline).
+        files: the names those files have (what *install from file* expects).
+        download_mb: approximate download size.
+    """
+
+    name: str
+    family: str
+    publisher: str
+    licence: str
+    terms: str | None
+    urls: tuple[str, ...]
+    files: tuple[str, ...]
+    download_mb: int | None
+
+    @property
+    def is_bag(self) -> bool:
+        """Several files (``htdemucs_ft``): installed from a folder or several files."""
+        return len(self.files) > 1
+
+
+def download_offer(name: str) -> DownloadOffer:
+    """The facts to show before downloading ``name`` (read now: URLs follow the env vars)."""
+    info = _downloadable(name)
+    if info.family == "htdemucs":
+        from stemsplit.core.models.htdemucs import pretrained, store
+
+        files = pretrained.get(info.archive).files
+        urls = tuple(store.file_url(f) for f in files)
+        publisher = "Meta AI's demucs downloads"
+    else:
+        files = (f"{info.archive}.tar.gz",)
+        urls = (model_store.archive_url(info.archive),)
+        publisher = "Deezer's Spleeter releases"
+    return DownloadOffer(name, info.family, publisher, info.licence,
+                         needs_licence_acceptance(name), urls, files, info.download_mb)

@@ -1,0 +1,58 @@
+"""The models stemsplit knows, by name, and the engine that runs each family.
+
+A family (``models/spleeter``, ``models/htdemucs``) lists its models and its
+engine factory in its ``catalogue``; this module only collects them, so the
+engine never imports a family and a family never imports the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from stemsplit.core.engine.separator import EngineOptions, Separator
+from stemsplit.core.errors import ModelError
+from stemsplit.core.models.htdemucs import catalogue as htdemucs_catalogue
+from stemsplit.core.models.info import ModelInfo
+from stemsplit.core.models.spleeter import catalogue as spleeter_catalogue
+
+EngineFactory = Callable[[ModelInfo, str, EngineOptions | None], Separator]
+_ENGINES: dict[str, EngineFactory] = {
+    "spleeter": spleeter_catalogue.engine,
+    "htdemucs": htdemucs_catalogue.engine,
+}
+_MODELS: dict[str, ModelInfo] = {}
+
+
+def register(info: ModelInfo) -> None:
+    """Add (or replace) a model in the registry."""
+    _MODELS[info.name] = info
+
+
+def get_model(name: str) -> ModelInfo:
+    """Look a model up by name; the message lists the known ones."""
+    try:
+        return _MODELS[name]
+    except KeyError:
+        raise ModelError(f"unknown model {name!r}; known models: {', '.join(_MODELS)}") from None
+
+
+def list_models() -> list[ModelInfo]:
+    return list(_MODELS.values())
+
+
+DEFAULT_MODEL = "2stems"
+
+
+def load_separator(model: str | ModelInfo = DEFAULT_MODEL, device: str = "auto",
+                   options: EngineOptions | None = None) -> Separator:
+    """The engine of the model's family, holding the model on ``device``."""
+    info = model if isinstance(model, ModelInfo) else get_model(model)
+    try:
+        factory = _ENGINES[info.family]
+    except KeyError:
+        raise ModelError(f"no engine runs the {info.family!r} family of {info.name}") from None
+    return factory(info, device, options)
+
+
+for _info in spleeter_catalogue.MODELS + htdemucs_catalogue.MODELS:
+    register(_info)

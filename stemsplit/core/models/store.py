@@ -1,0 +1,290 @@
+"""Downloaded models: fetch Spleeter's release archives, verify, convert once, load offline.
+
+Layout under ``settings.cache_dir()/models``::
+
+    <name>/weights.safetensors   the converted U-Nets (our own safe format)
+    .downloads/<name>.tar.gz.part an unfinished download, resumed by the next try
+    .install-<name>-<pid>-<random> an install in progress; one whose process was killed
+                                  hard is removed by the next install (core.partials)
+
+An install is all or nothing: the archive is checked against the release's
+``checksum.json`` (SHA-256), extracted with every member's path checked,
+converted in a temporary folder, and only then renamed into place. Nothing in
+an archive is ever executed or unpickled: the checkpoint is read as raw arrays.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import threading
+import urllib.error
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stemsplit import settings
+from stemsplit.core.audio.partials import sweep_installs, temp_install_dir
+from stemsplit.core.errors import Cancelled, ModelError
+from stemsplit.core.models.archives import safe_extract, sha256_file
+from stemsplit.core.models.download import TIMEOUT_S, fetch, open_url, reason
+from stemsplit.core.models.download import DownloadError as DownloadError  # re-exported
+from stemsplit.core.models.spleeter.convert import convert_spleeter
+from stemsplit.core.models.spleeter.tf_checkpoint import read_checkpoint
+from stemsplit.core.models.weights_file import FORMAT as FORMAT  # re-exported: the installed format
+from stemsplit.core.models.weights_file import read_weights, write_weights
+
+DEFAULT_BASE_URL = "https://github.com/deezer/spleeter/releases/download/v1.4.0/"
+BASE_URL_ENV = "STEMSPLIT_MODEL_URL"
+# Release archives and the number of U-Nets each holds (Spleeter's stem order).
+ARCHIVES: dict[str, int] = {"2stems": 2, "4stems": 4, "5stems": 5}
+WEIGHTS_FILE = "weights.safetensors"
+
+
+@dataclass(frozen=True)
+class InstallProgress:
+    """One progress report of an install.
+
+    Attributes:
+        stage: "download", "verify", "extract" or "convert".
+        done: bytes downloaded so far (including a resumed part).
+        total: the archive's size in bytes, or None when the server does not say.
+        speed_bps: download speed of this session in bytes per second.
+    """
+
+    stage: str
+    done: int = 0
+    total: int | None = None
+    speed_bps: float = 0.0
+
+    @property
+    def fraction(self) -> float | None:
+        return self.done / self.total if self.total else None
+
+
+ProgressFn = Callable[[InstallProgress], None]
+
+
+def base_url() -> str:
+    url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    return url if url.endswith("/") else url + "/"
+
+
+def archive_url(name: str) -> str:
+    return f"{base_url()}{name}.tar.gz"
+
+
+def models_dir() -> Path:
+    return settings.cache_dir() / "models"
+
+
+def model_dir(name: str) -> Path:
+    return models_dir() / name
+
+
+def weights_path(name: str) -> Path:
+    return model_dir(name) / WEIGHTS_FILE
+
+
+def partial_path(name: str) -> Path:
+    return models_dir() / ".downloads" / f"{name}.tar.gz.part"
+
+
+def is_installed(name: str) -> bool:
+    return weights_path(name).is_file()
+
+
+def installed_models() -> list[str]:
+    return [n for n in ARCHIVES if is_installed(n)]
+
+
+def _check_name(name: str) -> int:
+    if name not in ARCHIVES:
+        raise ModelError(f"unknown downloadable model {name!r}; choose one of "
+                         f"{', '.join(ARCHIVES)}")
+    return ARCHIVES[name]
+
+
+def offline_hint(name: str) -> str:
+    return (f"Check the internet connection and try again (a download resumes where it "
+            f"stopped), or download {archive_url(name)} elsewhere and run "
+            f"'stemsplit models install {name} --from FILE'.")
+
+
+# -- network -------------------------------------------------------------------------------
+
+
+def fetch_checksum(name: str, timeout: float = TIMEOUT_S) -> str:
+    """The archive's SHA-256 from the release's ``checksum.json``.
+
+    Accepts both ``{"4stems": hex}`` and ``{"4stems.tar.gz": hex}``.
+    """
+    url = base_url() + "checksum.json"
+    try:
+        with open_url(url, timeout=timeout) as response:
+            index = json.loads(response.read(1 << 20).decode("utf-8"))
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        raise DownloadError(f"could not fetch the checksum list {url}: {reason(exc)}. "
+                            + offline_hint(name)) from exc
+    value = index.get(name, index.get(f"{name}.tar.gz")) if isinstance(index, dict) else None
+    if not isinstance(value, str) or len(value) != 64:
+        raise ModelError(f"the checksum list {url} has no SHA-256 for {name}")
+    return value.lower()
+
+
+def download(name: str, progress: ProgressFn | None = None,
+             cancel: threading.Event | None = None) -> Path:
+    """Download ``name``'s archive into its ``.part`` file, resuming an earlier try.
+
+    Returns:
+        The path of the complete (not yet verified) archive.
+
+    Raises:
+        DownloadError: network failure; the part stays for the next try.
+        Cancelled: ``cancel`` was set; the part is deleted.
+    """
+    def report(done: int, total: int | None, speed: float) -> None:
+        if progress is not None:
+            progress(InstallProgress("download", done, total, speed))
+
+    return fetch(archive_url(name), partial_path(name), offline_hint(name), report, cancel)
+
+
+# -- verify, extract, convert -------------------------------------------------------------
+
+
+def _convert(folder: Path, name: str, n_stems: int, out_dir: Path, sha256: str) -> None:
+    indexes = sorted(folder.rglob("*.index"))
+    if len(indexes) != 1:
+        raise ModelError(f"the archive for {name} holds {len(indexes)} checkpoints, expected 1")
+    states = convert_spleeter(read_checkpoint(indexes[0]), n_stems)
+    write_weights(out_dir / WEIGHTS_FILE, name, states, {"source_sha256": sha256})
+
+
+def _install_archive(name: str, archive: Path, sha256: str, progress: ProgressFn | None,
+                     cancel: threading.Event | None) -> Path:
+    """Extract and convert into a temporary folder, then move it into place."""
+    n_stems = ARCHIVES[name]
+    try:
+        models_dir().mkdir(parents=True, exist_ok=True)
+        sweep_installs(models_dir())  # what a killed install left behind
+        work = temp_install_dir(models_dir(), name)
+    except OSError as exc:
+        raise ModelError(f"cannot write to the model folder {models_dir()}: {exc}") from exc
+    try:
+        if progress:
+            progress(InstallProgress("extract"))
+        if archive.is_dir():
+            extracted = archive
+        else:
+            extracted = work / "archive"
+            safe_extract(archive, extracted)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("install cancelled")
+        if progress:
+            progress(InstallProgress("convert"))
+        staged = work / "model"
+        staged.mkdir()
+        _convert(extracted, name, n_stems, staged, sha256)
+        final = model_dir(name)
+        old = work / "old"
+        if final.exists():
+            final.replace(old)  # a reinstall: swap, so a failure never leaves no model
+        try:
+            staged.replace(final)
+        except BaseException:  # also an interrupt: the old model must not go with `work`
+            if old.exists():
+                old.replace(final)
+            raise
+        return final
+    except OSError as exc:  # disk full, permissions: say so, install nothing
+        raise ModelError(f"could not install {name} into {models_dir()}: {exc}") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def install(name: str, source: Path | None = None, progress: ProgressFn | None = None,
+            cancel: threading.Event | None = None, expected_sha256: str | None = None) -> Path:
+    """Download (or take ``source``), verify, convert and install a model.
+
+    Args:
+        name: "2stems", "4stems" or "5stems".
+        source: an archive (or extracted folder) the user fetched elsewhere.
+            It is checked against ``expected_sha256`` or, when that is None, the
+            release's checksum list if it can be reached; a file that cannot be
+            checked is still only read as raw arrays.
+        progress: called from this thread with InstallProgress records.
+        cancel: set it to stop; nothing is installed then.
+        expected_sha256: overrides the checksum list.
+
+    Returns:
+        The installed model's folder.
+
+    Raises:
+        DownloadError, ModelError, Cancelled: nothing is installed in any case.
+    """
+    _check_name(name)
+    if source is not None:
+        source = Path(source)
+        if not source.exists():
+            raise ModelError(f"{source} does not exist")
+        sha = ""
+        if source.is_file():
+            if progress:
+                progress(InstallProgress("verify"))
+            sha = sha256_file(source, cancel)
+            expected = expected_sha256
+            if expected is None:
+                try:
+                    # short: offline, the user should not wait long for a check we skip
+                    expected = fetch_checksum(name, timeout=5.0)
+                except DownloadError:
+                    expected = None  # offline: the user vouches for the file
+            if expected is not None and sha != expected.lower():
+                raise ModelError(f"{source} is not the published {name} archive "
+                                 f"(SHA-256 {sha[:12]}..., expected {expected[:12]}...)")
+        return _install_archive(name, source, sha, progress, cancel)
+    expected = (expected_sha256 or fetch_checksum(name)).lower()
+    archive = download(name, progress, cancel)
+    if progress:
+        progress(InstallProgress("verify", archive.stat().st_size, archive.stat().st_size))
+    try:
+        sha = sha256_file(archive, cancel)
+        if sha != expected:
+            raise ModelError(f"the downloaded {name} archive is damaged or not the published "
+                             f"one (SHA-256 {sha[:12]}..., expected {expected[:12]}...); "
+                             "nothing was installed, try again.")
+        return _install_archive(name, archive, sha, progress, cancel)
+    finally:
+        # Verified or not, a finished archive is never resumed: the next try starts clean.
+        archive.unlink(missing_ok=True)
+
+
+def remove(name: str) -> bool:
+    """Delete an installed model and any unfinished download; True if anything was there."""
+    _check_name(name)
+    found = False
+    if model_dir(name).exists():
+        shutil.rmtree(model_dir(name))
+        found = True
+    if partial_path(name).exists():
+        partial_path(name).unlink()
+        found = True
+    return found
+
+
+def load_weights(name: str, n_stems: int) -> list[dict[str, np.ndarray]]:
+    """The installed model's U-Net weights, one dict per stem.
+
+    Raises:
+        ModelError: not installed, or the file does not hold ``n_stems`` U-Nets.
+    """
+    path = weights_path(name)
+    if not path.is_file():
+        raise ModelError(f"the {name} model is not installed; install it with "
+                         f"'stemsplit models install {name}' or from the model list")
+    return read_weights(path, name, n_stems)

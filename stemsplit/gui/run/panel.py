@@ -1,0 +1,107 @@
+"""The run controls: model and device choice, Separate, and the song's name."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from stemsplit.gui.run.workers import ModelChoice
+
+RUNNING_TEXT = "Separating…"
+IDLE_TIP = "Split the song into stems (Ctrl+Enter)"
+RUNNING_TIP = "Separating — Cancel is next to the progress bar below (or press Esc)"
+DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)", "mps": "MPS (Apple GPU)"}
+
+
+class RunPanel(QFrame):
+    """Top bar of the window.
+
+    Separate never turns into Cancel: during a run it is disabled and reads
+    "Separating…", so a double-click cannot stop the run it just started. Cancel
+    lives with the progress in the status bar (and Esc).
+
+    Signals:
+        separateClicked(), openClicked(), modelChosen(name), deviceChosen(name).
+    """
+
+    separateClicked = Signal()
+    openClicked = Signal()
+    modelChosen = Signal(str)
+    deviceChosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("toolbar")
+        box = QHBoxLayout(self)
+        box.setContentsMargins(10, 8, 10, 8)
+        box.setSpacing(8)
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("Open a song (Ctrl+O) — or drop a file on the window")
+        self.open_button.clicked.connect(self.openClicked)
+        box.addWidget(self.open_button)
+        self.song = QLabel("No song loaded")
+        self.song.setObjectName("title")
+        self.song.setMinimumWidth(160)
+        box.addWidget(self.song, 1)
+        box.addWidget(self._caption("Model"))
+        self.model = QComboBox()
+        # Long titles are elided in the box (the song name needs the room); the popup
+        # list is wide enough to read them in full.
+        self.model.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(38)
+        self.model.view().setMinimumWidth(420)
+        self.model.addItem("Loading models…", "")
+        self.model.setEnabled(False)
+        self.model.activated.connect(lambda _i: self.modelChosen.emit(self.model.currentData()))
+        box.addWidget(self.model)
+        box.addWidget(self._caption("Device"))
+        self.device = QComboBox()
+        self.device.addItem("Auto", "auto")
+        self.device.setEnabled(False)
+        self.device.activated.connect(
+            lambda _i: self.deviceChosen.emit(self.device.currentData()))
+        box.addWidget(self.device)
+        self.separate = QPushButton(RUNNING_TEXT)
+        self.separate.setObjectName("primary")
+        self.separate.setMinimumWidth(self.separate.sizeHint().width())  # no jump when it runs
+        self.separate.setText("Separate")
+        self.separate.setToolTip(IDLE_TIP)
+        self.separate.setEnabled(False)
+        self.separate.clicked.connect(self.separateClicked)
+        box.addWidget(self.separate)
+
+    @staticmethod
+    def _caption(text: str) -> QLabel:
+        label = QLabel(text)
+        label.setObjectName("muted")
+        return label
+
+    def set_models(self, models: list[ModelChoice], current: str) -> None:
+        self.model.clear()
+        for m in models:
+            title = m.title if m.installed else f"{m.title} (not installed)"
+            self.model.addItem(title, m.name)
+            self.model.setItemData(self.model.count() - 1, f"{m.title}\n{m.licence}", 3)
+        self.model.setCurrentIndex(max(self.model.findData(current), 0))
+        self.model.setEnabled(bool(models))
+
+    def set_devices(self, devices: list[str], current: str) -> None:
+        self.device.clear()
+        for name in ["auto", *devices]:
+            self.device.addItem(DEVICE_LABELS.get(name, name), name)
+        index = self.device.findData(current)
+        self.device.setCurrentIndex(max(index, 0))
+        self.device.setEnabled(True)
+
+    def set_song_name(self, name: str) -> None:
+        self.song.setText(name or "No song loaded")
+        self.song.setToolTip(name)
+
+    def set_state(self, can_separate: bool, running: bool) -> None:
+        """While a run goes on Separate is disabled and says so."""
+        self.separate.setText(RUNNING_TEXT if running else "Separate")
+        self.separate.setToolTip(RUNNING_TIP if running else IDLE_TIP)
+        self.separate.setEnabled(not running and can_separate)
+        self.model.setEnabled(not running and self.model.count() > 0
+                              and bool(self.model.currentData()))
+        self.device.setEnabled(not running and self.device.count() > 1)

@@ -1,0 +1,218 @@
+"""Background threads: decode + draw a song, run the engine, probe the engine's options.
+
+Every heavy step (decoding, FFTs, importing torch, the U-Net) runs here, off
+the GUI thread. Threads talk to the window only through queued Qt signals;
+the engine is imported lazily inside ``run`` so the window opens without torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from stemsplit.gui.spectrogram.display import DisplayGrid, compute_song_display
+from stemsplit.gui.spectrogram.mask_model import patch_from_block
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What the window needs to know about a model, without importing torch."""
+
+    name: str
+    title: str
+    stems: tuple[str, ...]
+    licence: str
+    installed: bool
+    archive: str | None = None       # downloadable release archive, when not built in
+    download_mb: int | None = None   # its approximate size, said before downloading
+
+
+class LoadThread(QThread):
+    """Decode a file and compute its display spectrogram."""
+
+    loaded = Signal(object, object)  # Audio, SongDisplay
+    failed = Signal(str)
+
+    def __init__(self, path: str, parent=None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.cancel = threading.Event()
+        self.project = None  # a .stemsplit project: its stems and edits come with the song
+
+    def run(self) -> None:
+        from stemsplit.core.audio.read import Audio, load_audio
+        from stemsplit.core.errors import StemsplitError
+
+        try:
+            if self.path.lower().endswith(".stemsplit"):
+                from stemsplit.core.project import load_project
+
+                # The project holds the mix itself: it opens even if the song has moved.
+                self.project = project = load_project(self.path)
+                audio = Audio(np.ascontiguousarray(project.mix, dtype=np.float32),
+                              project.stems.sample_rate, path=project.song_path,
+                              original_channels=project.mix.shape[0])
+            else:
+                # Surround files are folded to stereo (the window says so), not refused.
+                audio = load_audio(self.path, downmix=True)
+            display = compute_song_display(audio.samples, audio.sample_rate, self.cancel)
+        except StemsplitError as exc:
+            self.failed.emit(str(exc))
+            return
+        except MemoryError:
+            self.failed.emit(f"Not enough memory to open {self.path}.")
+            return
+        except Exception as exc:  # never let a decoder bug take the window down
+            log.error("loading %s failed:\n%s", self.path, traceback.format_exc())
+            self.failed.emit(f"Could not open {self.path}: {exc}")
+            return
+        if not self.cancel.is_set():
+            self.loaded.emit(audio, display)
+
+
+class SeparatorCache:
+    """Keeps the last Separator so a second run skips loading the weights (~2 s)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[str, str] | None = None
+        self._separator = None
+
+    def get(self, model: str, device: str):
+        from stemsplit.core.models.registry import load_separator
+
+        with self._lock:
+            if self._key != (model, device) or self._separator is None:
+                self._separator = None  # free the old one before loading the new
+                self._separator = load_separator(model=model, device=device)
+                self._key = (model, device)
+            return self._separator
+
+
+class WarmupThread(QThread):
+    """Load the model before the first Separate.
+
+    Building a Separator unpickles the weights while holding the GIL for most of a
+    second; doing it right after start-up keeps that stall away from the moment
+    the user is watching the progress bar. Errors are left for the real run to report.
+    """
+
+    def __init__(self, cache: SeparatorCache, model: str, device: str, parent=None) -> None:
+        super().__init__(parent)
+        self.cache, self.model, self.device = cache, model, device
+
+    def run(self) -> None:
+        try:
+            self.cache.get(self.model, self.device)
+        except Exception:  # reported by the run that needs it
+            log.info("model warm-up failed:\n%s", traceback.format_exc())
+
+
+class SeparationThread(QThread):
+    """Run the engine's iterator; emit progress, display masks, and the finished stems."""
+
+    started_on = Signal(str, object)  # device, stem names (tuple)
+    # fraction, eta_s (-1 when unknown), chunk, n_chunks, device
+    progressed = Signal(float, float, int, int, str)
+    masks_ready = Signal(object)  # MaskPatch
+    available = Signal(int)  # samples of stem audio finished, from the start
+    finished_stems = Signal(object)  # StemSet
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, samples: np.ndarray, sample_rate: int, model: str, device: str,
+                 grids: dict[str, DisplayGrid], cache: SeparatorCache,
+                 out: dict[str, np.ndarray] | None = None, parent=None) -> None:
+        super().__init__(parent)
+        # Filled in place as chunks finish, so playback can follow the run.
+        self.out = out
+        self.samples = samples
+        self.sample_rate = sample_rate
+        self.model = model
+        self.device = device
+        self.grids = grids
+        self.cache = cache
+        self.cancel = threading.Event()
+
+    def run(self) -> None:
+        try:
+            from stemsplit.core.errors import Cancelled, StemsplitError
+        except Exception as exc:  # torch missing or broken
+            self.failed.emit(f"The separation engine could not start: {exc}")
+            return
+        try:
+            self._run()
+        except Cancelled:
+            self.cancelled.emit()
+        except StemsplitError as exc:
+            self.failed.emit(str(exc))
+        except MemoryError:
+            self.failed.emit("Out of memory while separating. Close other programs or "
+                             "choose the CPU device, then try again.")
+        except Exception as exc:
+            log.error("separation failed:\n%s", traceback.format_exc())
+            message = str(exc)
+            if "out of memory" in message.lower():
+                message = "The device ran out of memory while separating. Try the CPU device."
+            self.failed.emit(f"Separation failed: {message}")
+
+    def _run(self) -> None:
+        from stemsplit.core.errors import Cancelled
+        from stemsplit.core.stems import StemSet
+
+        separator = self.cache.get(self.model, self.device)
+        if self.cancel.is_set():
+            raise Cancelled()
+        stems = tuple(separator.stems)
+        self.started_on.emit(separator.device.type, stems)
+        out = self.out
+        if out is None or set(out) != set(stems):
+            out = {s: np.zeros(self.samples.shape, np.float32) for s in stems}
+        for p in separator.iter_separate(self.samples, self.sample_rate, self.cancel):
+            if p.stems is not None:
+                for name, block in p.stems.audio.items():
+                    out[name][:, p.stems.start: p.stems.start + block.shape[-1]] = block
+                self.available.emit(p.stems.start + p.stems.length)
+            if p.masks is not None:
+                self.masks_ready.emit(patch_from_block(p.masks, self.grids))
+            eta = -1.0 if p.eta_s is None else float(p.eta_s)
+            self.progressed.emit(float(p.fraction), eta, p.chunk, p.n_chunks, p.device)
+        if self.cancel.is_set():
+            raise Cancelled()
+        self.finished_stems.emit(StemSet(self.sample_rate, {s: out[s] for s in stems},
+                                         self.model))
+
+
+class EngineInfoThread(QThread):
+    """Import the engine once in the background and report models, devices and the demo."""
+
+    ready = Signal(object, object, str)  # list[ModelChoice], list[str] devices, demo path
+    failed = Signal(str)
+
+    def run(self) -> None:
+        try:
+            from stemsplit.core.engine.device import available_devices
+            from stemsplit.core.models.registry import list_models
+
+            models = [ModelChoice(m.name, m.title, tuple(m.stems), m.licence, m.is_installed(),
+                                  m.archive, m.download_mb)
+                      for m in list_models()]
+            devices = available_devices()
+        except Exception as exc:
+            log.error("engine probe failed:\n%s", traceback.format_exc())
+            self.failed.emit(f"The separation engine is not available: {exc}")
+            return
+        try:
+            from stemsplit.core.models.spleeter.weights import demo_song_path
+
+            demo = str(demo_song_path())
+        except Exception:
+            demo = ""
+        self.ready.emit(models, devices, demo)
