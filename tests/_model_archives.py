@@ -167,11 +167,22 @@ def archive_server(state: ServerState) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@contextmanager
-def spleeter_release(archives: dict[str, bytes], monkeypatch) -> Iterator[ServerState]:
-    """Serve release archives and their ``checksum.json``; model_store downloads from it."""
+def register_archives(archives: dict[str, bytes], monkeypatch) -> None:
+    """Make stemsplit's record of the published archives' SHA-256 name these bodies
+    (the published archives themselves are not files any test may download)."""
     from stemsplit.core.models import store as model_store
 
+    for name, body in archives.items():
+        monkeypatch.setitem(model_store.ARCHIVE_SHA256, name, sha256(body))
+
+
+@contextmanager
+def spleeter_release(archives: dict[str, bytes], monkeypatch) -> Iterator[ServerState]:
+    """Serve release archives and their ``checksum.json``, recorded as the published ones;
+    model_store downloads from it."""
+    from stemsplit.core.models import store as model_store
+
+    register_archives(archives, monkeypatch)
     state = ServerState(files=release_files(archives))
     with archive_server(state) as url:
         monkeypatch.setenv(model_store.BASE_URL_ENV, url)

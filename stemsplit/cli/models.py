@@ -148,8 +148,11 @@ def _install(name: str, source: Path | None, out: TextIO, err: TextIO,
         from stemsplit.cli.signals import describe, exit_code
 
         line.finish()
-        print(f"{describe(exc)}; 'stemsplit models install' again resumes the download",
-              file=err)
+        if source is None and line.downloaded:
+            print(f"{describe(exc)}; nothing was installed. 'stemsplit models install {name}' "
+                  "again resumes the download", file=err)
+        else:
+            print(f"{describe(exc)}; nothing was installed", file=err)
         return exit_code(exc)
     finally:
         line.finish()
@@ -174,6 +177,7 @@ class _DownloadLine:
         self._open = False
         self._last_plain = 0.0
         self._stage = ""
+        self.downloaded = False  # whether any bytes came over the network (a part to resume)
 
     def update(self, report) -> None:
         if report.stage != "download":
@@ -182,6 +186,7 @@ class _DownloadLine:
                 print(f"{report.stage}...", file=self.stream)
             self._stage = report.stage
             return
+        self.downloaded = self.downloaded or report.done > 0
         total = f" of {format_size(report.total)}" if report.total else ""
         percent = f" {report.fraction:4.0%}" if report.fraction is not None else ""
         text = (f"downloading{percent} {format_size(report.done)}{total} "

@@ -16,7 +16,12 @@ from stemsplit.core.models import registry
 from stemsplit.core.models import store as model_store
 from stemsplit.gui.models.download_dialog import ModelDownloadDialog, format_size
 from tests._model_archives import ht_release as serve_ht
-from tests._model_archives import lite_tarball, offline_url, spleeter_release
+from tests._model_archives import (
+    lite_tarball,
+    offline_url,
+    register_archives,
+    spleeter_release,
+)
 
 TIMEOUT_MS = 120_000
 
@@ -33,6 +38,7 @@ def downloadable_2stems(monkeypatch):
     info = registry.get_model("2stems")
     monkeypatch.setitem(registry._MODELS, "2stems",
                         dataclasses.replace(info, archive="2stems", download_mb=73))
+    register_archives({"2stems": lite_tarball()}, monkeypatch)
 
 
 @pytest.fixture

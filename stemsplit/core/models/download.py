@@ -7,8 +7,11 @@ URL goes into which part file and what the user is told to do when it fails.
 
 from __future__ import annotations
 
+import errno
 import http.client
+import os
 import ssl
+import stat
 import threading
 import time
 import urllib.error
@@ -70,13 +73,61 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
+def _part_size(part: Path) -> int:
+    """Bytes an earlier try left in ``part``; anything but a regular file there is cleared.
+
+    The cache is ours: a symlink planted there must not make the download append to
+    the file it points at (the link itself is removed), and a folder (or a FIFO)
+    where the part should be would fail every try; an empty folder is removed, a
+    full one is named in the error.
+    """
+    try:
+        info = os.lstat(part)
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        raise ModelError(f"cannot use the download cache {part.parent}: {exc}") from exc
+    if stat.S_ISREG(info.st_mode):
+        return info.st_size
+    if stat.S_ISDIR(info.st_mode):
+        try:
+            part.rmdir()
+        except OSError:
+            raise ModelError(f"{part} is a folder where stemsplit keeps an unfinished "
+                             "download; move or delete it, then try again") from None
+        return 0
+    try:
+        part.unlink()  # a symlink, FIFO or socket: never ours, never followed
+    except OSError as exc:
+        raise ModelError(f"cannot use the download cache {part.parent}: {exc}") from exc
+    return 0
+
+
+def _open_part(part: Path, append: bool):
+    """Open the part for writing without following a link (a race after the check)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC) \
+        | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(part, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ModelError(f"{part} is a symbolic link; stemsplit does not write through "
+                             "links in its download cache") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ModelError(f"{part} is not a regular file; move or delete it, then try again")
+    return os.fdopen(fd, "ab" if append else "wb")
+
+
 def fetch(url: str, part: Path, hint: str, progress: BytesFn | None = None,
-          cancel: threading.Event | None = None) -> Path:
+          cancel: threading.Event | None = None, max_bytes: int | None = None) -> Path:
     """Download ``url`` into ``part``, resuming what an earlier try left there.
 
     Args:
         hint: what the user can do about a network failure; ends every DownloadError.
         progress: ``progress(done, total, speed_bps)``, about every 0.1 s and at the end.
+        max_bytes: refuse a download larger than this (what the registry allows).
 
     Returns:
         ``part``, complete (not verified: that is the caller's business).
@@ -84,19 +135,23 @@ def fetch(url: str, part: Path, hint: str, progress: BytesFn | None = None,
     Raises:
         DownloadError: network failure; the part stays for the next try.
         Cancelled: ``cancel`` was set; the part is deleted.
-        ModelError: the part's folder cannot be written.
+        ModelError: the part's folder cannot be written, something other than a
+            file sits where the part goes, or the server sends more than ``max_bytes``.
     """
     try:
         part.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelError(f"cannot write to the model folder {part.parent}: {exc}") from exc
-    have = part.stat().st_size if part.is_file() else 0
+    have = _part_size(part)
+    if max_bytes is not None and have > max_bytes:
+        part.unlink(missing_ok=True)
+        have = 0
     try:
         response = open_url(url, {"Range": f"bytes={have}-"} if have else {})
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # our part is already complete (or stale): start over
             part.unlink(missing_ok=True)
-            return fetch(url, part, hint, progress, cancel)
+            return fetch(url, part, hint, progress, cancel, max_bytes)
         raise DownloadError(f"could not download {url}: {reason(exc)}. {hint}") from exc
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         raise DownloadError(f"could not download {url}: {reason(exc)}. {hint}") from exc
@@ -106,9 +161,14 @@ def fetch(url: str, part: Path, hint: str, progress: BytesFn | None = None,
             have = 0  # the server ignored the Range header: restart cleanly
         length = response.headers.get("Content-Length")
         total = have + int(length) if length and length.isdigit() else None
+        too_big = ModelError(f"{url} is larger than the model it should be "
+                             f"({_mb(max_bytes or 0)} at most); nothing was installed")
+        if max_bytes is not None and total is not None and total > max_bytes:
+            part.unlink(missing_ok=True)
+            raise too_big
         done, started, last_report = have, time.monotonic(), 0.0
         try:
-            with open(part, "ab" if resumed else "wb") as fh:
+            with _open_part(part, resumed) as fh:
                 while True:
                     if cancel is not None and cancel.is_set():
                         raise Cancelled("download cancelled")
@@ -117,13 +177,16 @@ def fetch(url: str, part: Path, hint: str, progress: BytesFn | None = None,
                         break
                     fh.write(block)
                     done += len(block)
+                    if max_bytes is not None and done > max_bytes:
+                        raise too_big
                     now = time.monotonic()
                     if progress is not None and (now - last_report >= REPORT_EVERY_S
                                                  or done == total):
                         last_report = now
                         progress(done, total, (done - have) / max(now - started, 1e-6))
-        except Cancelled:
-            part.unlink(missing_ok=True)
+        except (Cancelled, ModelError) as exc:
+            if not isinstance(exc, DownloadError):
+                part.unlink(missing_ok=True)
             raise
         except (OSError, http.client.HTTPException) as exc:
             raise DownloadError(f"the download of {url} broke off at {_mb(done)}: {exc}. "

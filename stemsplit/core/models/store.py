@@ -7,18 +7,23 @@ Layout under ``settings.cache_dir()/models``::
     .install-<name>-<pid>-<random> an install in progress; one whose process was killed
                                   hard is removed by the next install (core.partials)
 
-An install is all or nothing: the archive is checked against the release's
-``checksum.json`` (SHA-256), extracted with every member's path checked,
-converted in a temporary folder, and only then renamed into place. Nothing in
-an archive is ever executed or unpickled: the checkpoint is read as raw arrays.
+An install is all or nothing: the archive is checked against the SHA-256 that
+stemsplit records for the published release (a download must also match the
+release's ``checksum.json``; a file given with ``--from`` is checked the same way,
+offline too), extracted within the sizes a genuine archive of that model has
+(:func:`archive_limits`), converted in a temporary folder, and only then renamed
+into place. Nothing in an archive is ever executed or unpickled: the checkpoint
+is read as raw arrays.
 """
 
 from __future__ import annotations
 
+import errno
 import http.client
 import json
 import os
 import shutil
+import stat
 import threading
 import urllib.error
 from collections.abc import Callable
@@ -30,11 +35,12 @@ import numpy as np
 from stemsplit import settings
 from stemsplit.core.audio.partials import sweep_installs, temp_install_dir
 from stemsplit.core.errors import Cancelled, ModelError
-from stemsplit.core.models.archives import safe_extract, sha256_file
+from stemsplit.core.models.archives import ArchiveLimits, safe_extract, sha256_file
 from stemsplit.core.models.download import TIMEOUT_S, fetch, open_url, reason
 from stemsplit.core.models.download import DownloadError as DownloadError  # re-exported
+from stemsplit.core.models.safe_files import check_regular
 from stemsplit.core.models.spleeter.convert import convert_spleeter
-from stemsplit.core.models.spleeter.tf_checkpoint import read_checkpoint
+from stemsplit.core.models.spleeter.tf_checkpoint import MAX_INDEX_BYTES, read_checkpoint
 from stemsplit.core.models.weights_file import FORMAT as FORMAT  # re-exported: the installed format
 from stemsplit.core.models.weights_file import read_weights, write_weights
 
@@ -42,7 +48,29 @@ DEFAULT_BASE_URL = "https://github.com/deezer/spleeter/releases/download/v1.4.0/
 BASE_URL_ENV = "STEMSPLIT_MODEL_URL"
 # Release archives and the number of U-Nets each holds (Spleeter's stem order).
 ARCHIVES: dict[str, int] = {"2stems": 2, "4stems": 4, "5stems": 5}
+# The published archives' SHA-256 (the release's checksum.json, also asserted by
+# Spleeter's own test_checksum); files installed with --from are checked against it.
+ARCHIVE_SHA256: dict[str, str | None] = {
+    "2stems": "f3a90b39dd2874269e8b05a48a86745df897b848c61f3958efc80a39152bd692",
+    "4stems": "3adb4a50ad4eb18c7c4d65fcf4cf2367a07d48408a5eb7d03cd20067429dfaa8",
+    "5stems": "25a1e87eb5f75cc72a4d2d5467a0a50ac75f05611f877c278793742513cc7218",
+}
+# One U-Net's float32 weights (the 2-stem checkpoint's data shard is twice this).
+UNET_BYTES = 39_307_040
 WEIGHTS_FILE = "weights.safetensors"
+
+
+def archive_limits(name: str) -> ArchiveLimits:
+    """What a genuine archive of ``name`` can unpack to.
+
+    The data shard holds one U-Net per stem, three times over at most (a
+    checkpoint saved with its Adam slots); the graph (``model.meta``) and the
+    small files come on top. Weights barely compress, so inflating past 20:1
+    means zeros, not a model.
+    """
+    shard = ARCHIVES[name] * UNET_BYTES * 3 + (16 << 20)
+    return ArchiveLimits(member_bytes=shard, total_bytes=shard + (64 << 20),
+                         small_members={".index": MAX_INDEX_BYTES})
 
 
 @dataclass(frozen=True)
@@ -151,7 +179,8 @@ def download(name: str, progress: ProgressFn | None = None,
         if progress is not None:
             progress(InstallProgress("download", done, total, speed))
 
-    return fetch(archive_url(name), partial_path(name), offline_hint(name), report, cancel)
+    return fetch(archive_url(name), partial_path(name), offline_hint(name), report, cancel,
+                 max_bytes=archive_limits(name).total_bytes)
 
 
 # -- verify, extract, convert -------------------------------------------------------------
@@ -161,7 +190,8 @@ def _convert(folder: Path, name: str, n_stems: int, out_dir: Path, sha256: str) 
     indexes = sorted(folder.rglob("*.index"))
     if len(indexes) != 1:
         raise ModelError(f"the archive for {name} holds {len(indexes)} checkpoints, expected 1")
-    states = convert_spleeter(read_checkpoint(indexes[0]), n_stems)
+    variables = read_checkpoint(indexes[0], max_shard_bytes=archive_limits(name).member_bytes)
+    states = convert_spleeter(variables, n_stems)
     write_weights(out_dir / WEIGHTS_FILE, name, states, {"source_sha256": sha256})
 
 
@@ -182,7 +212,7 @@ def _install_archive(name: str, archive: Path, sha256: str, progress: ProgressFn
             extracted = archive
         else:
             extracted = work / "archive"
-            safe_extract(archive, extracted)
+            safe_extract(archive, extracted, archive_limits(name), cancel)
         if cancel is not None and cancel.is_set():
             raise Cancelled("install cancelled")
         if progress:
@@ -230,33 +260,34 @@ def install(name: str, source: Path | None = None, progress: ProgressFn | None =
     _check_name(name)
     if source is not None:
         source = Path(source)
-        if not source.exists():
-            raise ModelError(f"{source} does not exist")
+        try:
+            mode = os.stat(source).st_mode
+        except FileNotFoundError:
+            raise ModelError(f"{source} does not exist") from None
+        except OSError as exc:
+            raise ModelError(f"cannot read {source}: {exc.strerror or exc}") from exc
         sha = ""
-        if source.is_file():
+        if not stat.S_ISDIR(mode):
+            check_regular(source)  # a FIFO or /dev/zero would hang the checksum forever
             if progress:
                 progress(InstallProgress("verify"))
-            sha = sha256_file(source, cancel)
-            expected = expected_sha256
-            if expected is None:
-                try:
-                    # short: offline, the user should not wait long for a check we skip
-                    expected = fetch_checksum(name, timeout=5.0)
-                except DownloadError:
-                    expected = None  # offline: the user vouches for the file
-            if expected is not None and sha != expected.lower():
+            sha = sha256_file(source, cancel, max_bytes=archive_limits(name).total_bytes)
+            expected = _published_sha256(name, expected_sha256)
+            if sha != expected:
                 raise ModelError(f"{source} is not the published {name} archive "
-                                 f"(SHA-256 {sha[:12]}..., expected {expected[:12]}...)")
+                                 f"(SHA-256 {sha[:12]}..., expected {expected[:12]}...); "
+                                 "it is damaged or another file, and nothing was installed")
         return _install_archive(name, source, sha, progress, cancel)
-    expected = (expected_sha256 or fetch_checksum(name)).lower()
+    listed = (expected_sha256 or fetch_checksum(name)).lower()
+    recorded = _published_sha256(name, expected_sha256, fetch=False)
     archive = download(name, progress, cancel)
     if progress:
         progress(InstallProgress("verify", archive.stat().st_size, archive.stat().st_size))
     try:
-        sha = sha256_file(archive, cancel)
-        if sha != expected:
+        sha = sha256_file(archive, cancel, max_bytes=archive_limits(name).total_bytes)
+        if sha != listed or (recorded and sha != recorded):
             raise ModelError(f"the downloaded {name} archive is damaged or not the published "
-                             f"one (SHA-256 {sha[:12]}..., expected {expected[:12]}...); "
+                             f"one (SHA-256 {sha[:12]}..., expected {listed[:12]}...); "
                              "nothing was installed, try again.")
         return _install_archive(name, archive, sha, progress, cancel)
     finally:
@@ -264,16 +295,49 @@ def install(name: str, source: Path | None = None, progress: ProgressFn | None =
         archive.unlink(missing_ok=True)
 
 
+def _published_sha256(name: str, override: str | None, fetch: bool = True) -> str | None:
+    """The SHA-256 a genuine archive of ``name`` has: ``override``, stemsplit's record, or
+    (for a model stemsplit has no record of) the release's checksum list."""
+    if override:
+        return override.lower()
+    recorded = ARCHIVE_SHA256.get(name)
+    if recorded or not fetch:
+        return recorded
+    return fetch_checksum(name, timeout=5.0)
+
+
+def remove_path(path: Path, folder: Path) -> bool:
+    """Delete a file or folder (a link itself, never its target); True if it was there.
+
+    Raises:
+        ModelError: it cannot be deleted (a read-only model folder), in one sentence.
+    """
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        why = "the folder is read-only" if exc.errno in (errno.EROFS, errno.EACCES,
+                                                           errno.EPERM) else exc.strerror
+        raise ModelError(f"cannot remove {path}: {why or exc}; nothing more was removed "
+                         f"(the model folder is {folder})") from exc
+    return True
+
+
 def remove(name: str) -> bool:
-    """Delete an installed model and any unfinished download; True if anything was there."""
+    """Delete an installed model and any unfinished download; True if anything was there.
+
+    Raises:
+        ModelError: the model folder cannot be written (read-only disk or permissions).
+    """
     _check_name(name)
     found = False
-    if model_dir(name).exists():
-        shutil.rmtree(model_dir(name))
-        found = True
-    if partial_path(name).exists():
-        partial_path(name).unlink()
-        found = True
+    for path in (model_dir(name), partial_path(name)):
+        if os.path.lexists(path):
+            found = remove_path(path, models_dir()) or found
     return found
 
 

@@ -23,11 +23,14 @@ from tests._model_archives import (
     archive_server,
     lite_tarball,
     offline_url,
+    register_archives,
     release_files,
     sha256,
     spleeter_release,
     tar_bytes,
 )
+
+LIMITS = model_store.archive_limits("2stems")
 
 
 @pytest.fixture(scope="module")
@@ -130,11 +133,12 @@ def test_interrupted_download_restarts_when_server_ignores_range(release, tarbal
     ("garbage", "not a readable .tar.gz"),
     ("no checkpoint", "holds 0 checkpoints"),
 ])
-def test_corrupt_archive_is_rejected(release, tarball, kind, message):
+def test_corrupt_archive_is_rejected(release, tarball, kind, message, monkeypatch):
     body = {"truncated": tarball[: 1 << 20],
             "garbage": b"\x1f\x8b" + bytes(range(256)) * 100,
             "no checkpoint": tar_bytes({"README": b"hello"})}[kind]
     release.files.update(release_files({"2stems": body}))  # the checksum matches the body
+    register_archives({"2stems": body}, monkeypatch)
     with pytest.raises(ModelError, match=message):
         model_store.install("2stems")
     _assert_nothing_installed()
@@ -164,7 +168,8 @@ def test_offline_message_says_what_to_do(closed_port_url):
     _assert_nothing_installed("4stems")
 
 
-def test_install_from_file_offline(tmp_path, tarball, closed_port_url):
+def test_install_from_file_offline(tmp_path, tarball, closed_port_url, monkeypatch):
+    register_archives({"2stems": tarball}, monkeypatch)
     archive = tmp_path / "2stems.tar.gz"
     archive.write_bytes(tarball)
     model_store.install("2stems", source=archive)
@@ -183,6 +188,7 @@ def test_install_from_file_checks_the_checksum(tmp_path, tarball, release):
 
 
 def test_archive_of_the_wrong_model_is_rejected(tarball, monkeypatch):
+    register_archives({"4stems": tarball}, monkeypatch)
     state = ServerState(files=release_files({"4stems": tarball}))
     with archive_server(state) as url:
         monkeypatch.setenv(model_store.BASE_URL_ENV, url)
@@ -258,23 +264,23 @@ def test_extraction_refuses_paths_outside_the_folder(tmp_path, member):
     archive.write_bytes(tar_bytes({"ok.txt": b"fine", member: b"gotcha"}))
     dest = tmp_path / "out" / "inner"
     with pytest.raises(ModelError, match="outside its folder"):
-        safe_extract(archive, dest)
+        safe_extract(archive, dest, LIMITS)
     assert not (tmp_path / "out" / "escape.txt").exists()
     assert not Path("/tmp/stemsplit-escape.txt").exists()
-    assert not (dest / "ok.txt").exists()  # checked before anything is written
+    assert not (dest / "ok.txt").exists()  # a refused archive leaves nothing behind
 
 
 def test_extraction_refuses_links(tmp_path):
     archive = tmp_path / "link.tar.gz"
     archive.write_bytes(tar_bytes({"ok.txt": b"x"}, links={"model.index": "/etc/passwd"}))
     with pytest.raises(ModelError, match="link or special file"):
-        safe_extract(archive, tmp_path / "out")
+        safe_extract(archive, tmp_path / "out", LIMITS)
 
 
 def test_extraction_of_a_good_archive(tmp_path):
     archive = tmp_path / "good.tar.gz"
     archive.write_bytes(tar_bytes({"dir/a.bin": b"abc", "b.bin": b""}))
-    safe_extract(archive, tmp_path / "out")
+    safe_extract(archive, tmp_path / "out", LIMITS)
     assert (tmp_path / "out" / "dir" / "a.bin").read_bytes() == b"abc"
     assert (tmp_path / "out" / "b.bin").read_bytes() == b""
 
@@ -305,7 +311,9 @@ def test_cli_list_path_and_offline_install(capsys, closed_port_url):
     assert not model_store.is_installed("4stems")
 
 
-def test_cli_refuses_builtin_and_wrong_archive(capsys, tmp_path, tarball, closed_port_url):
+def test_cli_refuses_builtin_and_wrong_archive(capsys, tmp_path, tarball, closed_port_url,
+                                               monkeypatch):
+    register_archives({"4stems": tarball}, monkeypatch)  # a publisher's mistake, say
     code, _, err = _cli(capsys, "remove", "2stems")
     assert code == 2 and "built in" in err
     archive = tmp_path / "4stems.tar.gz"

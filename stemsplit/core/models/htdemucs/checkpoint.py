@@ -11,12 +11,18 @@ other global, ``os.system`` say, makes the load fail.
 
 Installed models are converted once into one safetensors file (tensors
 ``m<i>.<key>`` for bag member ``i``; each member's hyper-parameters as JSON in
-the metadata), which loads without any unpickling at all.
+the metadata, and a SHA-256 of the tensors), which loads without any unpickling
+at all. Every hyper-parameter is checked against sane bounds
+(``HTDemucsConfig.check_bounds``) and every weight must be finite and of a sane
+magnitude, in a checkpoint and in our own file alike (a file edited by hand is
+as hostile as a crafted download).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import pickle
 import zipfile
 from dataclasses import dataclass
@@ -29,9 +35,15 @@ from stemsplit.core.errors import ModelError
 from stemsplit.core.models.htdemucs.apply import Bag
 from stemsplit.core.models.htdemucs.config import HTDemucsConfig
 from stemsplit.core.models.htdemucs.model import HTDemucs
-from stemsplit.core.models.weights_file import write_atomically
+from stemsplit.core.models.safe_files import open_regular
+from stemsplit.core.models.weights_file import CHECKSUM_KEY, write_atomically
 
 FORMAT = "stemsplit-htdemucs-1"
+# Trained weights stay far below this; 1e30 means a damaged or crafted file.
+MAX_WEIGHT = 1e5
+MAX_MEMBERS = 16
+# A demucs .th file of a published model is 56-84 MB; nothing genuine is near this.
+MAX_CHECKPOINT_BYTES = 1 << 30
 
 
 class DemucsClass:
@@ -69,10 +81,12 @@ class Member:
         Raises:
             ModelError: the weights do not fit the architecture.
         """
-        model = HTDemucs(self.config)
+        self.config.check_bounds()  # also for a config built in code, never past this point
         try:
+            model = HTDemucs(self.config)
             model.load_state_dict({k: v.to(dtype) for k, v in self.state.items()}, strict=True)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError, IndexError, TypeError, ZeroDivisionError,
+                AssertionError) as exc:
             raise ModelError(f"the HT-Demucs weights do not fit their architecture: "
                              f"{str(exc).splitlines()[0]}") from exc
         model.eval()
@@ -104,14 +118,15 @@ def read_demucs_checkpoint(path: Path) -> Member:
             beyond tensors, containers and the allowed names, a model other than
             HT-Demucs, or quantized (diffq) weights.
     """
-    try:
-        with torch.serialization.safe_globals(_SAFE_GLOBALS):
-            package = torch.load(str(path), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError,
-            ValueError, AttributeError, TypeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelError(f"{path.name} is not a demucs checkpoint that can be read safely "
-                         f"({first})") from exc
+    with open_regular(path, MAX_CHECKPOINT_BYTES, what="demucs checkpoint") as fh:
+        try:
+            with torch.serialization.safe_globals(_SAFE_GLOBALS):
+                package = torch.load(fh, map_location="cpu", weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError,
+                ValueError, AttributeError, TypeError, KeyError, IndexError, MemoryError,
+                OverflowError, RecursionError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{path.name} is not a demucs checkpoint that can be read safely "
+                             f"({_reason(exc)}); nothing was installed") from exc
     if not isinstance(package, dict) or not {"klass", "kwargs", "state"} <= set(package):
         raise ModelError(f"{path.name} is not a demucs model checkpoint")
     klass = package["klass"]
@@ -123,11 +138,45 @@ def read_demucs_checkpoint(path: Path) -> Member:
         raise ModelError(f"{path.name} holds quantized weights, which stemsplit cannot run")
     if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise ModelError(f"{path.name} has a malformed state dict")
+    check_weights(state, path.name)
     kwargs = package["kwargs"]
     args = package.get("args") or ()
     if not isinstance(kwargs, dict) or not isinstance(args, (list, tuple)):
         raise ModelError(f"{path.name} has malformed model arguments")
     return Member(HTDemucsConfig.from_kwargs(kwargs, args), dict(state))
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a load failed, in words safe to show: never torch's advice to load the file
+    with ``weights_only=False`` (that would run whatever the file holds), and never
+    the file's own text with terminal control codes."""
+    if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
+        return "it asks to run code or build objects that a model file never needs"
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    clean = "".join(ch if ch.isprintable() else "?" for ch in first)
+    return clean[:160]
+
+
+def check_weights(state: dict[str, torch.Tensor], what: str) -> None:
+    """Raise ModelError unless every tensor is a finite float of a sane magnitude."""
+    for key, value in state.items():
+        if not value.is_floating_point():
+            raise ModelError(f"{what} has a weight {key[:80]!r} that is not a float tensor")
+        if value.numel() == 0:
+            continue
+        peak = float(value.detach().abs().max())
+        if not math.isfinite(peak) or peak > MAX_WEIGHT:
+            raise ModelError(f"{what} has NaN, infinite or absurd weights ({key[:80]}); it "
+                             "is damaged or crafted")
+
+
+def _digest(tensors: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(tensors):
+        value = tensors[key].detach().cpu().contiguous()
+        digest.update(f"{key}\0{value.dtype}\0{tuple(value.shape)}\0".encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
 
 
 # -- our own file ---------------------------------------------------------------------------
@@ -143,7 +192,7 @@ def write_bag(path: Path, name: str, bag: BagFile, extra: dict[str, str] | None 
             "weights": json.dumps(bag.weights),
             "segment": "" if bag.segment is None else repr(float(bag.segment)),
             **{f"config{i}": m.config.to_json() for i, m in enumerate(bag.members)},
-            **(extra or {})}
+            **(extra or {}), CHECKSUM_KEY: _digest(tensors)}
     write_atomically(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
 
 
@@ -152,26 +201,53 @@ def read_bag(path: Path, name: str) -> BagFile:
     from safetensors import SafetensorError, safe_open
 
     hint = f"reinstall it with 'stemsplit models install {name}'"
+
+    def damaged(why: str) -> ModelError:
+        return ModelError(f"the {name} weights at {path} are damaged ({why}); {hint}")
+
     try:
+        with open_regular(path, 4 * MAX_CHECKPOINT_BYTES, what="model file"):
+            pass  # a FIFO or a device in the model folder must not hang the load
         with safe_open(str(path), framework="pt") as fh:
             meta = fh.metadata() or {}
             tensors = {key: fh.get_tensor(key) for key in fh.keys()}
-    except (SafetensorError, OSError) as exc:
-        raise ModelError(f"the {name} weights at {path} are damaged ({exc}); {hint}") from exc
+    except (SafetensorError, OSError, ValueError, RuntimeError, MemoryError) as exc:
+        raise damaged(str(exc)[:200]) from exc
     if meta.get("format") != FORMAT or meta.get("model") != name:
         raise ModelError(f"{path} does not hold the {name} model; {hint}")
+    expected = meta.get(CHECKSUM_KEY)
+    if expected is not None and _digest(tensors) != expected:
+        raise damaged("checksum mismatch")
     try:
         n = int(meta["members"])
+        if not 1 <= n <= MAX_MEMBERS:
+            raise ValueError(f"{n} members")
         configs = [HTDemucsConfig.from_json(meta[f"config{i}"]) for i in range(n)]
         weights = json.loads(meta["weights"])
         segment = float(meta["segment"]) if meta.get("segment") else None
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ModelError(f"the {name} weights at {path} are damaged ({exc}); {hint}") from exc
+        _check_bag_values(weights, segment, n, len(configs[0].sources))
+    except (KeyError, ValueError, TypeError, RecursionError, OverflowError) as exc:
+        raise damaged(str(exc)[:200]) from exc
+    except ModelError as exc:
+        raise damaged(str(exc)) from exc
+    if any(c.sources != configs[0].sources for c in configs):
+        raise damaged("its members separate different stems")
     states: list[dict[str, torch.Tensor]] = [{} for _ in range(n)]
     for key, value in tensors.items():
         index, _, param = key.partition(".")
-        try:
-            states[int(index.removeprefix("m"))][param] = value
-        except (ValueError, IndexError):
-            raise ModelError(f"the {name} weights at {path} are damaged; {hint}") from None
+        digits = index.removeprefix("m")
+        if not digits.isdigit() or int(digits) >= n or not param:
+            raise damaged(f"an unexpected tensor {key[:80]!r}")
+        states[int(digits)][param] = value
+    check_weights({k: v for s in states for k, v in s.items()}, f"the {name} weights at {path}")
     return BagFile([Member(c, s) for c, s in zip(configs, states, strict=True)], weights, segment)
+
+
+def _check_bag_values(weights, segment: float | None, members: int, sources: int) -> None:
+    if not isinstance(weights, list) or len(weights) != members or not all(
+            isinstance(row, list) and len(row) == sources and all(
+                isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w)
+                and 0 <= w <= 1000 for w in row) for row in weights):
+        raise ValueError("bag weights that do not fit the members and stems")
+    if segment is not None and not (math.isfinite(segment) and 0 < segment <= 120):
+        raise ValueError(f"segment {segment}")

@@ -34,6 +34,7 @@ from stemsplit.core.models.htdemucs.checkpoint import (
     read_demucs_checkpoint,
     write_bag,
 )
+from stemsplit.core.models.safe_files import check_regular
 from stemsplit.core.models.store import InstallProgress, ProgressFn
 
 
@@ -73,8 +74,14 @@ def offline_hint(name: str) -> str:
             f"{name} --from FILE_OR_FOLDER'.")
 
 
-def _verify(path: Path, expected_prefix: str, cancel: threading.Event | None) -> None:
-    digest = sha256_file(path, cancel)
+def max_file_bytes(model: pretrained.Pretrained) -> int:
+    """The largest a genuine file of ``model`` can be (a published one is ~56-84 MB)."""
+    return int(2e6 * model.download_mb / len(model.files)) + (16 << 20)
+
+
+def _verify(path: Path, expected_prefix: str, cancel: threading.Event | None,
+            max_bytes: int | None = None) -> None:
+    digest = sha256_file(path, cancel, max_bytes=max_bytes)
     if not digest.startswith(expected_prefix):
         raise ModelError(f"{path.name} is damaged or not the published file (SHA-256 "
                          f"{digest[:8]}..., expected {expected_prefix}...); nothing was "
@@ -89,9 +96,9 @@ def _download_all(model: pretrained.Pretrained, progress: ProgressFn | None,
     hint = offline_hint(model.name)
     for index, file in enumerate(model.files):
         final = downloads_dir() / file
-        if final.is_file():
+        if final.is_file() and not final.is_symlink():
             try:
-                _verify(final, model.sha256_prefix(file), cancel)
+                _verify(final, model.sha256_prefix(file), cancel, max_file_bytes(model))
             except ModelError:
                 final.unlink()
         if not final.is_file():
@@ -104,11 +111,14 @@ def _download_all(model: pretrained.Pretrained, progress: ProgressFn | None,
                     whole = base + total * remaining if total else None
                     progress(InstallProgress("download", base + done, whole, speed))
 
-            part = fetch(file_url(file), downloads_dir() / f"{file}.part", hint, report, cancel)
+            if os.path.lexists(final):  # a link or a folder planted where a finished file goes
+                model_store.remove_path(final, downloads_dir())
+            part = fetch(file_url(file), downloads_dir() / f"{file}.part", hint, report, cancel,
+                         max_bytes=max_file_bytes(model))
             if progress:
                 progress(InstallProgress("verify", 0, None))
             try:
-                _verify(part, model.sha256_prefix(file), cancel)
+                _verify(part, model.sha256_prefix(file), cancel, max_file_bytes(model))
             except ModelError:
                 part.unlink(missing_ok=True)  # a bad file is never resumed
                 raise
@@ -130,9 +140,10 @@ def _files_from(model: pretrained.Pretrained, sources: list[Path],
         paths = []
         for file in model.files:
             found = folder / file
-            if not found.is_file():
+            if not os.path.lexists(found):
                 raise ModelError(f"{folder} has no {file} (the {model.name} model needs "
                                  f"{', '.join(model.files)})")
+            check_regular(found)  # a FIFO there would hang the checksum forever
             paths.append(found)
     elif len(sources) == 1 and len(model.files) == 1:
         paths = sources
@@ -142,7 +153,7 @@ def _files_from(model: pretrained.Pretrained, sources: list[Path],
     else:
         return _match_files(model, sources, cancel)
     for path, file in zip(paths, model.files, strict=True):
-        _verify(path, model.sha256_prefix(file), cancel)
+        _verify(path, model.sha256_prefix(file), cancel, max_file_bytes(model))
     return paths
 
 
@@ -153,13 +164,14 @@ def _match_files(model: pretrained.Pretrained, sources: list[Path],
     for path in sources:
         if path.is_dir():
             raise ModelError(f"{path} is a folder; choose either one folder or the files")
+        check_regular(path)
         if path.name in model.files and path.name not in found:
-            _verify(path, model.sha256_prefix(path.name), cancel)
+            _verify(path, model.sha256_prefix(path.name), cancel, max_file_bytes(model))
             found[path.name] = path
         else:
             unnamed.append(path)
     for path in unnamed:
-        digest = sha256_file(path, cancel)
+        digest = sha256_file(path, cancel, max_bytes=max_file_bytes(model))
         file = next((f for f in model.files if digest.startswith(model.sha256_prefix(f))),
                     None)
         if file is None:
@@ -215,6 +227,8 @@ def install(name: str, source: Path | Sequence[Path] | None = None,
         for path in sources:
             if not path.exists():
                 raise ModelError(f"{path} does not exist")
+            if not path.is_dir():
+                check_regular(path)
         if progress:
             progress(InstallProgress("verify"))
         paths = _files_from(model, sources, cancel)
@@ -261,14 +275,11 @@ def remove(name: str) -> bool:
     """Delete an installed model and its unfinished downloads; True if anything was there."""
     model = _model(name)
     found = False
-    if model_store.model_dir(name).exists():
-        shutil.rmtree(model_store.model_dir(name))
-        found = True
-    for file in model.files:
-        for path in (downloads_dir() / file, downloads_dir() / f"{file}.part"):
-            if path.exists():
-                path.unlink()
-                found = True
+    paths = [model_store.model_dir(name)]
+    paths += [downloads_dir() / f for file in model.files for f in (file, f"{file}.part")]
+    for path in paths:
+        if os.path.lexists(path):
+            found = model_store.remove_path(path, model_store.models_dir()) or found
     return found
 
 
@@ -276,7 +287,7 @@ def load(name: str) -> BagFile:
     """The installed model (weights still in their stored dtype).
 
     Raises:
-        ModelError: not installed, or the file is damaged or another model's.
+        ModelError: not installed, or the file is damaged, edited or another model's.
     """
     path = model_store.weights_path(name)
     if not path.is_file():

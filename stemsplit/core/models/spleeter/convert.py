@@ -18,6 +18,8 @@ configuration. Kernels go from TensorFlow's HWIO (Conv2D) / HWOI
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from stemsplit.core.errors import ModelError
@@ -66,6 +68,21 @@ def _to_torch(value: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(value, dtype=np.float32)
 
 
+@lru_cache(maxsize=1)
+def unet_shapes() -> dict[str, tuple[int, ...]]:
+    """Our U-Net's parameter and buffer shapes (PyTorch layout), the same for every stem count.
+
+    Built on torch's meta device: no memory is allocated for the weights.
+    """
+    import torch
+
+    from stemsplit.core.models.spleeter.unet import UNet
+
+    with torch.device("meta"):
+        state = UNet().state_dict()
+    return {k: tuple(v.shape) for k, v in state.items() if not k.endswith("num_batches_tracked")}
+
+
 def count_unets(variables: dict[str, np.ndarray]) -> int:
     """How many U-Nets a Spleeter checkpoint holds (from its transposed convolutions)."""
     n_deconv = sum(1 for k in variables
@@ -85,13 +102,16 @@ def convert_spleeter(variables: dict[str, np.ndarray], n_stems: int) -> list[dic
         named like our ``UNet``'s state dict (without ``num_batches_tracked``).
 
     Raises:
-        ModelError: the checkpoint holds a different number of U-Nets, or lacks
-            a variable (e.g. a 4-stem archive installed under the 5-stem name).
+        ModelError: the checkpoint holds a different number of U-Nets, lacks a
+            variable (e.g. a 4-stem archive installed under the 5-stem name), or
+            holds one of a shape the U-Net cannot load (checked here, at install,
+            not first at ``separate``).
     """
     found = count_unets(variables)
     if found != n_stems:
         raise ModelError(f"the checkpoint holds {found} U-Nets, but the model needs {n_stems}; "
                          "was the wrong archive installed?")
+    shapes = unet_shapes()
     used: set[str] = set()
     out: list[dict[str, np.ndarray]] = []
     for stem in range(n_stems):
@@ -99,7 +119,18 @@ def convert_spleeter(variables: dict[str, np.ndarray], n_stems: int) -> list[dic
         for tf_key, torch_key in unet_name_map(stem).items():
             if tf_key not in variables:
                 raise ModelError(f"the checkpoint lacks {tf_key}; it is not a Spleeter U-Net")
-            state[torch_key] = _to_torch(variables[tf_key])
+            value = variables[tf_key]
+            expected = shapes[torch_key]
+            if value.ndim != len(expected) or (value.ndim == 4 and tuple(
+                    value.shape[i] for i in (3, 2, 0, 1)) != expected) or (
+                    value.ndim != 4 and value.shape != expected):
+                raise ModelError(f"the checkpoint's {tf_key} has shape {value.shape}, which "
+                                 "does not fit the Spleeter U-Net; the archive is damaged or "
+                                 "not a Spleeter model")
+            state[torch_key] = _to_torch(value)
+            if not np.isfinite(state[torch_key]).all():
+                raise ModelError(f"the checkpoint's {tf_key} holds NaN or infinite values; "
+                                 "the archive is damaged")
             used.add(tf_key)
         out.append(state)
     left = sorted(set(variables) - used)

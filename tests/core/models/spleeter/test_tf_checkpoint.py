@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from stemsplit.core.models.spleeter.tf_checkpoint import (
     read_index,
 )
 from tests._model_archives import lite_checkpoint_dir
+from tests._tf_bundle import write_bundle
 
 
 @pytest.fixture(scope="module")
@@ -128,70 +128,6 @@ def test_missing_shard_and_garbage_index_are_reported(lite_dir, tmp_path):
         read_checkpoint(copy / "model")
     with pytest.raises(CheckpointError, match="expected one checkpoint"):
         read_checkpoint(tmp_path / "ckpt" / "..")
-
-
-# -- a minimal bundle writer, to reach the reader's paths the real file does not take -----
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _entry_proto(dtype: int, shape: tuple[int, ...], shard: int, offset: int, size: int) -> bytes:
-    dims = b"".join(b"\x12" + _varint(len(d)) + d
-                    for d in (b"\x08" + _varint(s) for s in shape))
-    return (b"\x08" + _varint(dtype) + b"\x12" + _varint(len(dims)) + dims
-            + b"\x18" + _varint(shard) + b"\x20" + _varint(offset) + b"\x28" + _varint(size))
-
-
-def _block(entries: list[tuple[bytes, bytes]], restart_every: int) -> bytes:
-    out, restarts, prev = bytearray(), [], b""
-    for i, (key, value) in enumerate(entries):
-        shared = 0
-        if i % restart_every:
-            while shared < min(len(key), len(prev)) and key[shared] == prev[shared]:
-                shared += 1
-        else:
-            restarts.append(len(out))
-        out += _varint(shared) + _varint(len(key) - shared) + _varint(len(value))
-        out += key[shared:] + value
-        prev = key
-    restarts = restarts or [0]
-    out += b"".join(struct.pack("<I", r) for r in restarts) + struct.pack("<I", len(restarts))
-    return bytes(out)
-
-
-def write_bundle(prefix: Path, arrays: dict[str, np.ndarray], n_shards: int,
-                 per_block: int = 3) -> None:
-    """Write a TF tensor bundle: sharded data, multi-block prefix-compressed index."""
-    shards = [bytearray() for _ in range(n_shards)]
-    entries = [(b"", b"\x08" + _varint(n_shards))]
-    for i, (name, arr) in enumerate(sorted(arrays.items())):
-        dtype = {np.dtype("float32"): 1, np.dtype("int64"): 9}[arr.dtype]
-        shard = shards[i % n_shards]
-        entries.append((name.encode(), _entry_proto(dtype, arr.shape, i % n_shards, len(shard),
-                                                    arr.nbytes)))
-        shard += arr.astype(arr.dtype.newbyteorder("<")).tobytes()
-    for i, shard in enumerate(shards):
-        Path(f"{prefix}.data-{i:05d}-of-{n_shards:05d}").write_bytes(shard)
-    table, index = bytearray(), []
-    for start in range(0, len(entries), per_block):
-        chunk = entries[start:start + per_block]
-        block = _block(chunk, restart_every=2)
-        index.append((chunk[-1][0], _varint(len(table)) + _varint(len(block))))
-        table += block + b"\x00\x00\x00\x00\x00"
-    handles = b""
-    for block in (_block([], 1), _block(index, 1)):
-        handles += _varint(len(table)) + _varint(len(block))
-        table += block + b"\x00\x00\x00\x00\x00"
-    footer = handles.ljust(40, b"\x00") + struct.pack("<Q", 0xDB4775248B80FB57)
-    Path(f"{prefix}.index").write_bytes(bytes(table) + footer)
 
 
 def test_sharded_prefix_compressed_bundle_and_optimizer_slots(tmp_path):
