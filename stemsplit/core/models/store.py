@@ -320,10 +320,12 @@ def remove_path(path: Path, folder: Path) -> bool:
     except FileNotFoundError:
         return False
     except OSError as exc:
-        why = "the folder is read-only" if exc.errno in (errno.EROFS, errno.EACCES,
-                                                           errno.EPERM) else exc.strerror
-        raise ModelError(f"cannot remove {path}: {why or exc}; nothing more was removed "
-                         f"(the model folder is {folder})") from exc
+        why = {errno.EROFS: "the disk is read-only",
+               errno.EACCES: "the model folder is read-only for you",
+               errno.EPERM: "the model folder is read-only for you"}.get(exc.errno,
+                                                                        exc.strerror)
+        raise ModelError(f"cannot remove {path}: {why or exc} (the model folder is "
+                         f"{folder}); nothing was removed") from exc
     return True
 
 

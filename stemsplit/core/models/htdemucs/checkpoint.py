@@ -239,7 +239,10 @@ def read_bag(path: Path, name: str) -> BagFile:
         if not digits.isdigit() or int(digits) >= n or not param:
             raise damaged(f"an unexpected tensor {key[:80]!r}")
         states[int(digits)][param] = value
-    check_weights({k: v for s in states for k, v in s.items()}, f"the {name} weights at {path}")
+    try:
+        check_weights({k: v for s in states for k, v in s.items()}, "the file")
+    except ModelError:
+        raise damaged("NaN, infinite or absurd weights") from None
     return BagFile([Member(c, s) for c, s in zip(configs, states, strict=True)], weights, segment)
 
 
