@@ -1,0 +1,79 @@
+"""Property-based fuzzing of the model readers a user can be handed (issue 22).
+
+Each reader runs in a subprocess (tests/_fuzz_models.py) under an address-space
+limit and a time bound, on mutants of valid files: the real Spleeter index, a
+small bundle, a small release-style archive, HT-Demucs's configuration. Only
+ModelError may come out. A few hundred examples per reader by default (derandomised,
+so CI is repeatable); set ``STEMSPLIT_FUZZ_EXAMPLES`` for more (random then).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests._model_archives import lite_checkpoint_dir, tar_bytes
+from tests._tf_bundle import write_bundle
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = int(os.environ.get("STEMSPLIT_FUZZ_EXAMPLES", "200"))
+MEMORY_LIMIT = 1536 << 20  # address space: numpy, hypothesis and a bounded reader fit
+TIME_LIMIT_S = 300 + EXAMPLES  # the whole run; hypothesis bounds each example (10 s)
+
+
+def _limit_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def _small_bundle(folder: Path) -> Path:
+    rng = np.random.default_rng(0)
+    arrays = {"conv2d/kernel": rng.standard_normal((5, 5, 2, 4)).astype(np.float32),
+              "conv2d/kernel/Adam": rng.standard_normal((5, 5, 2, 4)).astype(np.float32),
+              "conv2d/bias": rng.standard_normal(4).astype(np.float32),
+              "global_step": np.array(7, np.int64)}
+    folder.mkdir(parents=True)
+    write_bundle(folder / "model", arrays, n_shards=1, per_block=2)
+    return folder
+
+
+def _seed(target: str, tmp_path: Path) -> Path:
+    if target == "index":
+        path = tmp_path / "seed.index"
+        shutil.copy(lite_checkpoint_dir() / "model.index", path)
+        return path
+    if target == "checkpoint":
+        return _small_bundle(tmp_path / "bundle")
+    if target == "archive":
+        bundle = _small_bundle(tmp_path / "bundle")
+        files = {p.name: p.read_bytes() for p in bundle.iterdir()}
+        path = tmp_path / "seed.tar.gz"
+        path.write_bytes(tar_bytes({"checkpoint": b'model_checkpoint_path: "model"\n', **files}))
+        return path
+    from stemsplit.core.models.htdemucs import pretrained
+    from stemsplit.core.models.htdemucs.config import HTDemucsConfig
+
+    path = tmp_path / "config.json"
+    path.write_text(HTDemucsConfig.from_kwargs(pretrained.REFERENCE_KWARGS["htdemucs"]).to_json())
+    return path
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS is POSIX")
+@pytest.mark.parametrize("target", ["index", "checkpoint", "archive", "htconfig"])
+def test_readers_raise_only_model_error(target, tmp_path):
+    seed = _seed(target, tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "tests._fuzz_models", target, str(seed),
+                           str(tmp_path / "work"), str(EXAMPLES)],
+                          cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=TIME_LIMIT_S, preexec_fn=_limit_memory)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-6000:]
+    assert f"fuzz {target}: {EXAMPLES} examples, only ModelError" in proc.stdout
