@@ -166,3 +166,18 @@ def test_a_fifo_checkpoint_is_refused_at_once(tmp_path):
     os.mkfifo(path)
     exc = _finishes(lambda: read_demucs_checkpoint(path))
     assert isinstance(exc, ModelError) and "not a regular file" in str(exc), exc
+
+
+def test_published_files_are_checked_against_their_whole_sha256(tmp_path):
+    from stemsplit.core.models.htdemucs import store
+
+    model = pretrained.get("htdemucs")
+    (file,) = model.files
+    assert store.expected_sha256(model, file) == store.FULL_SHA256[file]
+    assert len(store.expected_sha256(pretrained.get("htdemucs_6s"), "5c90dfd2-34c22ccb.th")) == 64
+    ft = pretrained.get("htdemucs_ft")
+    assert store.expected_sha256(ft, ft.files[0]) == "ba3fe64a"  # no whole one recorded
+    fake = tmp_path / file
+    fake.write_bytes(b"not the published weights")
+    with pytest.raises(ModelError, match="is damaged or not the published file"):
+        store._files_from(model, [fake], None)
