@@ -13,6 +13,8 @@ Targets:
     checkpoint   ``read_checkpoint`` on a small bundle whose index and shard are mutated.
     archive      ``safe_extract`` (then ``read_checkpoint``) on a mutated ``.tar.gz``.
     htconfig     ``HTDemucsConfig.from_json`` on mutated JSON.
+    thfile       ``read_demucs_checkpoint`` on a mutated demucs ``.th`` file (torch's
+                 restricted unpickler plus our allow-list; needs a larger memory limit).
 """
 
 from __future__ import annotations
@@ -146,6 +148,18 @@ def run(target: str, seed: Path, work: Path, examples: int) -> None:
             elif form == 2:
                 text = mutate(text.encode(), ops).decode("utf-8", "replace")
             _expect_model_error(lambda: HTDemucsConfig.from_json(text))
+
+    elif target == "thfile":
+        from stemsplit.core.models.htdemucs.checkpoint import read_demucs_checkpoint
+
+        valid = seed.read_bytes()
+
+        @fuzz
+        @given(OPS)
+        def check(ops) -> None:
+            path = work / "abcdef12-00000000.th"
+            path.write_bytes(mutate(valid, ops))
+            _expect_model_error(lambda: read_demucs_checkpoint(path))
 
     else:
         raise SystemExit(f"unknown target {target!r}")

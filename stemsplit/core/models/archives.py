@@ -17,7 +17,6 @@ import gzip
 import hashlib
 import lzma
 import os
-import stat
 import tarfile
 import threading
 import zlib
@@ -280,11 +279,3 @@ def _extract(archive: Path, dest: Path, limits: ArchiveLimits, cancel: threading
             raise ModelError(f"the archive {name} is corrupt or incomplete: "
                              f"{exc or type(exc).__name__}") from exc
 
-
-def is_regular_or_folder(path: Path) -> bool:
-    """Whether ``path`` (links followed) is a regular file or a folder."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return False
-    return stat.S_ISREG(mode) or stat.S_ISDIR(mode)

@@ -24,6 +24,7 @@ from tests._tf_bundle import write_bundle
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = int(os.environ.get("STEMSPLIT_FUZZ_EXAMPLES", "200"))
 MEMORY_LIMIT = 1536 << 20  # address space: numpy, hypothesis and a bounded reader fit
+TORCH_MEMORY_LIMIT = 6 << 30  # torch's libraries alone map a few GB of address space
 TIME_LIMIT_S = 300 + EXAMPLES  # the whole run; hypothesis bounds each example (10 s)
 
 
@@ -31,6 +32,13 @@ def _limit_memory() -> None:
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def _limit_memory_for_torch() -> None:
+    import resource
+
+    limit = TORCH_MEMORY_LIMIT
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _small_bundle(folder: Path) -> Path:
@@ -57,6 +65,19 @@ def _seed(target: str, tmp_path: Path) -> Path:
         path = tmp_path / "seed.tar.gz"
         path.write_bytes(tar_bytes({"checkpoint": b'model_checkpoint_path: "model"\n', **files}))
         return path
+    if target == "thfile":
+        import torch
+
+        from tests._htdemucs_ref import reference_model
+
+        model = reference_model(dict(sources=["a", "b"], channels=8, nfft=512, depth=2,
+                                     t_layers=1, t_heads=2, segment=1), seed=0)
+        args, kwargs = model._init_args_kwargs
+        path = tmp_path / "seed.th"
+        torch.save({"klass": model.__class__, "args": args, "kwargs": kwargs,
+                    "state": {k: v.half() for k, v in model.state_dict().items()},
+                    "training_args": {}}, path)
+        return path
     from stemsplit.core.models.htdemucs import pretrained
     from stemsplit.core.models.htdemucs.config import HTDemucsConfig
 
@@ -66,14 +87,22 @@ def _seed(target: str, tmp_path: Path) -> Path:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS is POSIX")
-@pytest.mark.parametrize("target", ["index", "checkpoint", "archive", "htconfig"])
+@pytest.mark.parametrize("target", ["index", "checkpoint", "archive", "htconfig",
+                                    pytest.param("thfile", marks=pytest.mark.slow)])
 def test_readers_raise_only_model_error(target, tmp_path):
     seed = _seed(target, tmp_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    if target == "thfile":
+        from stemsplit.core.models.htdemucs.checkpoint import read_demucs_checkpoint
+
+        read_demucs_checkpoint(seed).build()  # the seed itself is a valid checkpoint
+    examples = max(EXAMPLES // 4, 10) if target == "thfile" else EXAMPLES  # torch.load is slow
     proc = subprocess.run([sys.executable, "-m", "tests._fuzz_models", target, str(seed),
-                           str(tmp_path / "work"), str(EXAMPLES)],
+                           str(tmp_path / "work"), str(examples)],
                           cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=TIME_LIMIT_S, preexec_fn=_limit_memory)
+                          timeout=TIME_LIMIT_S,
+                          preexec_fn=_limit_memory_for_torch if target == "thfile"
+                          else _limit_memory)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-6000:]
-    assert f"fuzz {target}: {EXAMPLES} examples, only ModelError" in proc.stdout
+    assert f"fuzz {target}: {examples} examples, only ModelError" in proc.stdout
