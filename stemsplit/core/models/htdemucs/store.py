@@ -216,6 +216,14 @@ def convert(model: pretrained.Pretrained, paths: list[Path]) -> BagFile:
     return BagFile(members, model.bag_weights(), model.segment)
 
 
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links
+        raise ModelError(f"cannot follow {path}: it is a loop of symbolic links or "
+                         "unreadable") from None
+
+
 def install(name: str, source: Path | Sequence[Path] | None = None,
             progress: ProgressFn | None = None,
             cancel: threading.Event | None = None) -> Path:
@@ -237,7 +245,7 @@ def install(name: str, source: Path | Sequence[Path] | None = None,
     if source is not None:
         sources = [Path(p) for p in source] if isinstance(source, (list, tuple)) \
             else [Path(source)]
-        sources = list(dict.fromkeys(p.resolve() for p in sources))  # each file once
+        sources = list(dict.fromkeys(_resolved(p) for p in sources))  # each file once
         if not sources:
             raise ModelError(f"no files chosen for {name}")
         for path in sources:

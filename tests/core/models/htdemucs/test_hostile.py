@@ -181,3 +181,14 @@ def test_published_files_are_checked_against_their_whole_sha256(tmp_path):
     fake.write_bytes(b"not the published weights")
     with pytest.raises(ModelError, match="is damaged or not the published file"):
         store._files_from(model, [fake], None)
+
+
+def test_a_symlink_loop_as_the_source_is_one_sentence(tmp_path):
+    from stemsplit.core.models import licences
+    from stemsplit.core.models.htdemucs import store
+
+    licences.accept(pretrained.LICENCE_KEY)
+    (tmp_path / "a.th").symlink_to(tmp_path / "b.th")
+    (tmp_path / "b.th").symlink_to(tmp_path / "a.th")
+    with pytest.raises(ModelError, match="is a loop of symbolic links"):
+        store.install("htdemucs", source=tmp_path / "a.th")
