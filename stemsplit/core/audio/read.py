@@ -33,9 +33,6 @@ MAX_CHANNELS = 2
 AUDIO_EXTENSIONS = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".oga", ".opus", ".mp3",
                     ".m4a", ".aac", ".alac", ".mp4", ".wma", ".webm", ".mka", ".caf")
 NOT_AUDIO = "is not an audio file stemsplit can read (or it is damaged)"
-# Containers libsndfile parses itself; anything else may reach libmpg123, which prints
-# its complaints straight to the process's stderr.
-_SNDFILE_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"FORM", b"fLaC", b"OggS", b"caff", b"wvpk")
 
 
 @dataclass(frozen=True)
@@ -171,11 +168,12 @@ def downmix_to_stereo(samples: np.ndarray) -> np.ndarray:
 
 
 READ_BLOCK = 1 << 20  # frames per read: keeps the peak near one copy of the song
+SALVAGE_BLOCK = 4096  # frames per read once a stream turned out damaged
 
 
 def _read_with_soundfile(path: Path, notes: list[str]) -> tuple[np.ndarray, int]:
     """Read straight into a ``(channels, frames)`` array, block by block (no second copy)."""
-    with _libsndfile_quiet(path), sf.SoundFile(path) as f:
+    with _libsndfile_quiet(), sf.SoundFile(path) as f:
         frames = f.frames if f.seekable() and f.frames > 0 else -1
         if frames < 0:  # length unknown: let soundfile grow the buffer
             return np.ascontiguousarray(f.read(dtype="float32", always_2d=True).T), f.samplerate
@@ -183,17 +181,44 @@ def _read_with_soundfile(path: Path, notes: list[str]) -> tuple[np.ndarray, int]
         out = np.empty((f.channels, frames), dtype=np.float32)
         pos = 0
         while pos < frames:
-            block = f.read(min(READ_BLOCK, frames - pos), dtype="float32", always_2d=True)
+            try:
+                block = f.read(min(READ_BLOCK, frames - pos), dtype="float32", always_2d=True)
+            except sf.LibsndfileError:  # a damaged or cut stream ("flac decoder lost sync")
+                pos = _salvage(path, out, pos)
+                break
             if not len(block):
                 break  # truncated file: keep what is there
             out[:, pos: pos + len(block)] = block.T
             pos += len(block)
+        if pos == 0:
+            raise sf.LibsndfileError(0, prefix="no frame decodes")  # then FFmpeg tries
         promised = max(frames, _wav_promised_frames(path, f.channels, f.subtype) or 0)
         if 0 < pos < promised:
             notes.append(f"{shown(path)}: holds only {pos / f.samplerate:.1f} s of the "
                          f"{promised / f.samplerate:.1f} s its header promises (the file is "
                          "truncated); what is there is used")
         return out[:, :pos], f.samplerate
+
+
+def _salvage(path: Path, out: np.ndarray, pos: int) -> int:
+    """Keep what decodes of a damaged stream past ``pos``, in small steps, on a fresh handle
+    (libsndfile cannot seek once its decoder lost sync); returns the frames kept."""
+    with sf.SoundFile(path) as f:
+        try:
+            f.seek(pos)
+        except sf.LibsndfileError:
+            return pos
+        while pos < out.shape[1]:
+            try:
+                block = f.read(min(SALVAGE_BLOCK, out.shape[1] - pos), dtype="float32",
+                               always_2d=True)
+            except sf.LibsndfileError:
+                break
+            if not len(block):
+                break
+            out[:, pos: pos + len(block)] = block.T
+            pos += len(block)
+    return pos
 
 
 def _wav_promised_frames(path: Path, channels: int, subtype: str) -> int | None:
@@ -261,18 +286,10 @@ _STDERR_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _libsndfile_quiet(path: Path) -> Iterator[None]:
+def _libsndfile_quiet() -> Iterator[None]:
     """Keep libmpg123's own lines (``[src/libmpg123/parse.c:skip_junk()...]``) off the
     terminal: libsndfile hands MPEG data to it, and it writes to file descriptor 2
-    directly. Only files that are not one of libsndfile's own containers need it."""
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(4)
-    except OSError:
-        magic = b""
-    if magic in _SNDFILE_MAGIC:
-        yield
-        return
+    directly (also for a WAV that holds MPEG audio, so every file gets it)."""
     with _STDERR_LOCK:
         try:
             sys.stderr.flush()
@@ -302,6 +319,8 @@ def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
             if not streams:
                 raise AudioLoadError(f"{name}: {NOT_AUDIO} (it holds no audio stream)")
             stream = streams[0]
+            if stream.codec_context is None:
+                raise AudioLoadError(f"{name}: {NOT_AUDIO}")
             rate = stream.codec_context.sample_rate or stream.rate
             channels = stream.codec_context.channels
             if not rate or not channels:
@@ -317,8 +336,9 @@ def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
                     blocks.append(block.reshape(-1, frame.layout.nb_channels).T)
     except AudioLoadError:
         raise
-    except (av.error.FFmpegError, OSError, ValueError, IndexError, TypeError,
-            OverflowError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - FFmpeg's errors are many; all mean "not audio"
         raise AudioLoadError(f"{name}: {NOT_AUDIO}") from exc
     if not blocks:
         raise AudioLoadError(f"{name}: the file holds no audio")
@@ -349,7 +369,7 @@ def probe(path: str | Path) -> AudioInfo:
     path = Path(path)
     check_regular_file(path)
     try:
-        with _libsndfile_quiet(path):
+        with _libsndfile_quiet():
             info = sf.info(str(path))
         if info.samplerate > 0 and info.channels > 0:
             return AudioInfo(info.duration, info.samplerate, info.channels, info.frames)
@@ -364,7 +384,7 @@ def probe(path: str | Path) -> AudioInfo:
             if not streams:
                 raise AudioLoadError(f"{shown(path)}: {NOT_AUDIO} (it holds no audio stream)")
             ctx = streams[0].codec_context
-            if not (ctx.sample_rate and ctx.channels):
+            if ctx is None or not (ctx.sample_rate and ctx.channels):
                 raise AudioLoadError(f"{shown(path)}: {NOT_AUDIO}")
             seconds = container.duration / 1_000_000 if container.duration else None
             return AudioInfo(seconds, ctx.sample_rate, ctx.channels)
