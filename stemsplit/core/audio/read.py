@@ -173,7 +173,7 @@ SALVAGE_BLOCK = 4096  # frames per read once a stream turned out damaged
 
 def _read_with_soundfile(path: Path, notes: list[str]) -> tuple[np.ndarray, int]:
     """Read straight into a ``(channels, frames)`` array, block by block (no second copy)."""
-    with _libsndfile_quiet(), sf.SoundFile(path) as f:
+    with _libsndfile_quiet(), sf.SoundFile(os.fsencode(path)) as f:
         frames = f.frames if f.seekable() and f.frames > 0 else -1
         if frames < 0:  # length unknown: let soundfile grow the buffer
             return np.ascontiguousarray(f.read(dtype="float32", always_2d=True).T), f.samplerate
@@ -203,7 +203,7 @@ def _read_with_soundfile(path: Path, notes: list[str]) -> tuple[np.ndarray, int]
 def _salvage(path: Path, out: np.ndarray, pos: int) -> int:
     """Keep what decodes of a damaged stream past ``pos``, in small steps, on a fresh handle
     (libsndfile cannot seek once its decoder lost sync); returns the frames kept."""
-    with sf.SoundFile(path) as f:
+    with sf.SoundFile(os.fsencode(path)) as f:
         try:
             f.seek(pos)
         except sf.LibsndfileError:
@@ -308,13 +308,28 @@ def _libsndfile_quiet() -> Iterator[None]:
             os.close(saved)
 
 
+@contextlib.contextmanager
+def _av_open(path: Path):
+    """``av.open`` for any name: PyAV cannot open a name that is not UTF-8 (an old archive's
+    ``caf\xe9.wav``), so such a file is handed to it open."""
+    import av
+
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        with open(path, "rb") as fh, av.open(fh) as container:
+            yield container
+        return
+    with av.open(str(path)) as container:
+        yield container
+
+
 def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
     """Decode with PyAV (FFmpeg bundled in its wheel): M4A/AAC/ALAC, WMA and the rest."""
-    import av  # only needed for formats libsndfile lacks
 
     name = shown(path)
     try:
-        with av.open(str(path)) as container:
+        with _av_open(path) as container:
             streams = container.streams.audio
             if not streams:
                 raise AudioLoadError(f"{name}: {NOT_AUDIO} (it holds no audio stream)")
@@ -370,16 +385,15 @@ def probe(path: str | Path) -> AudioInfo:
     check_regular_file(path)
     try:
         with _libsndfile_quiet():
-            info = sf.info(str(path))
+            info = sf.info(os.fsencode(path))  # bytes: a name need not be UTF-8
         if info.samplerate > 0 and info.channels > 0:
             return AudioInfo(info.duration, info.samplerate, info.channels, info.frames)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError,
             ZeroDivisionError):
         pass
     try:
-        import av
 
-        with av.open(str(path)) as container:
+        with _av_open(path) as container:
             streams = container.streams.audio
             if not streams:
                 raise AudioLoadError(f"{shown(path)}: {NOT_AUDIO} (it holds no audio stream)")
