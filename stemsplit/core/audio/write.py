@@ -146,7 +146,7 @@ class AudioWriter:
         except OSError as exc:
             raise AudioWriteError(_folder_message(folder, exc)) from exc
         try:
-            self._file = sf.SoundFile(self._tmp, "w", sample_rate, channels,
+            self._file = sf.SoundFile(os.fsencode(self._tmp), "w", sample_rate, channels,
                                       subtype=BIT_DEPTHS[fmt.bit_depth],
                                       format=FORMATS[fmt.format])
         except _SF_ERRORS as exc:
