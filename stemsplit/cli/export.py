@@ -30,7 +30,7 @@ from stemsplit.core.audio.export import (
 )
 from stemsplit.core.audio.partials import temp_file
 from stemsplit.core.audio.resampling import StreamResampler
-from stemsplit.core.audio.write import AudioWriter, OutputFormat, _disk_message
+from stemsplit.core.audio.write import AudioWriter, OutputFormat, _disk_message, estimate_bytes
 from stemsplit.core.errors import AudioWriteError, StemsplitError, shown
 
 CLI_PATTERN = "<stem>"  # the CLI gives every song its own folder already
@@ -140,10 +140,13 @@ class StemStreamWriter:
                             for s in outputs}
         self.writers: dict[str, AudioWriter] = {}
         self._spools: dict[str, tuple[Path, BinaryIO]] = {}
+        frames_out = total_frames * self.rate // sample_rate + 1
         try:
             for i, (stem, path) in enumerate(outputs.items()):
                 self.writers[stem] = AudioWriter(path, self.rate, channels, options.fmt,
                                                  overwrite, seed=i)
+                self.writers[stem].needed_bytes = len(outputs) * estimate_bytes(
+                    frames_out, channels, options.fmt)
                 if self.spooling:
                     self._open_spool(stem, path)
         except BaseException:

@@ -226,3 +226,15 @@ def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, clip):  # item 10
     _, err = proc.communicate(timeout=60)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert proc.returncode in (130, -signal.SIGINT)  # -2: before Python set its handler
+
+
+def test_a_run_that_skips_still_sweeps_a_killed_runs_leftovers(batch, capsys):  # item 6
+    _, _, _, good, out = batch
+    folder = out / "a"
+    leftovers = [folder / f".vocals.wav.{os.getpid() + 1}.k2j4h1x9.partial",  # just written
+                 folder / f".accompaniment.wav.f32.{os.getppid()}.q1w2e3r4.partial"]  # live id
+    for path in leftovers:
+        path.write_bytes(b"\0" * 1000)
+    assert main(["separate", str(good / "a.wav"), "-o", str(out)]) == EXIT_OK
+    assert "skipped a.wav: its stems exist" in capsys.readouterr().out
+    assert not any(p.exists() for p in leftovers)

@@ -130,6 +130,7 @@ class AudioWriter:
         self.channels = channels
         self.clipped = 0
         self.frames = 0
+        self.needed_bytes: int | None = None  # what the caller expects to write, for messages
         self.peak = 0.0
         self._rng = np.random.default_rng(seed)
         self._file: sf.SoundFile | None = None
@@ -151,7 +152,7 @@ class AudioWriter:
                                       format=FORMATS[fmt.format])
         except _SF_ERRORS as exc:
             self._tmp.unlink(missing_ok=True)
-            raise AudioWriteError(_disk_message(self.path, exc)) from exc
+            raise AudioWriteError(_disk_message(self.path, exc, self.needed_bytes)) from exc
 
     def write(self, block: np.ndarray) -> None:
         """Append ``(channels, n)`` float samples."""
@@ -175,7 +176,7 @@ class AudioWriter:
             self._file.write(np.ascontiguousarray(data))
         except _SF_ERRORS as exc:
             self.abort()
-            raise AudioWriteError(_disk_message(self.path, exc)) from exc
+            raise AudioWriteError(_disk_message(self.path, exc, self.needed_bytes)) from exc
         self.frames += data.shape[0]
 
     def _quantise(self, data: np.ndarray) -> np.ndarray:
@@ -213,7 +214,7 @@ class AudioWriter:
                 os.fsync(fh.fileno())
         except _SF_ERRORS as exc:
             self.abort()
-            raise AudioWriteError(_disk_message(self.path, exc)) from exc
+            raise AudioWriteError(_disk_message(self.path, exc, self.needed_bytes)) from exc
 
     def commit(self) -> Path:
         """Finish the file and move it to its real name."""
@@ -328,7 +329,9 @@ def _disk_message(path: Path, exc: BaseException, needed: int | None = None) -> 
     if not path.parent.is_dir():
         return (f"cannot write {shown(path.name)}: its folder {shown(path.parent)} was "
                 "removed while the file was being written")
-    if "No space" in text or code in (errno.ENOSPC, errno.EDQUOT) or _nearly_full(path.parent):
+    short_write = "requested and" in text and "written" in text  # libsndfile's words for it
+    if ("No space" in text or code in (errno.ENOSPC, errno.EDQUOT) or short_write
+            or _nearly_full(path.parent)):
         # libsndfile reports a full disk only as "System error." or "N requested and M written"
         return f"cannot write {shown(path.name)}: {free_space_message(path.parent, needed)}"
     if ("ermission" in text or "Read-only" in text or code in (errno.EROFS, errno.EACCES)
