@@ -18,18 +18,20 @@ from typing import BinaryIO
 
 import numpy as np
 
+from stemsplit.core.audio.commit import commit_all
 from stemsplit.core.audio.export import (
     BLOCK,
     EXPORT_RATES,
     PEAK_POLICIES,
     expand_pattern,
+    fs_name,
     peak_of,
     policy_gain,
 )
 from stemsplit.core.audio.partials import temp_file
 from stemsplit.core.audio.resampling import StreamResampler
-from stemsplit.core.audio.write import AudioWriter, OutputFormat, _disk_message, commit_all
-from stemsplit.core.errors import AudioWriteError, StemsplitError
+from stemsplit.core.audio.write import AudioWriter, OutputFormat, _disk_message, estimate_bytes
+from stemsplit.core.errors import AudioWriteError, StemsplitError, shown
 
 CLI_PATTERN = "<stem>"  # the CLI gives every song its own folder already
 
@@ -51,9 +53,9 @@ def parse_rate(text: str) -> int | None:
         return None
     try:
         hz = round(float(value[:-1]) * 1000) if value.endswith("k") else int(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # "48x", "infk", "1e400k", "nank"
         raise argparse.ArgumentTypeError(
-            f"invalid rate {text!r}; use original, 44100 or 48000") from None
+            f"invalid rate {shown(text)!r}; use original, 44100 or 48000") from None
     if hz not in EXPORT_RATES:
         raise argparse.ArgumentTypeError(f"unsupported rate {hz}; use original, "
                                          + " or ".join(str(r) for r in EXPORT_RATES))
@@ -94,8 +96,9 @@ def stem_paths(options: ExportOptions, folder: Path, song: str, stems: Sequence[
                all_stems: Sequence[str], model: str, sample_rate: int) -> dict[str, Path]:
     """Stem -> output path; ``<n>`` numbers stems by their place in the model."""
     rate = options.rate or sample_rate
-    paths = {s: folder / expand_pattern(options.pattern, song=song, stem=s, fmt=options.fmt,
-                                        model=model, n=list(all_stems).index(s) + 1, rate=rate)
+    paths = {s: folder / fs_name(expand_pattern(
+                 options.pattern, song=song, stem=s, fmt=options.fmt, model=model,
+                 n=list(all_stems).index(s) + 1, rate=rate))
              for s in stems}
     if len({p.name.casefold() for p in paths.values()}) < len(paths):
         raise StemsplitError("--name-pattern gives several stems the same name; "
@@ -137,10 +140,13 @@ class StemStreamWriter:
                             for s in outputs}
         self.writers: dict[str, AudioWriter] = {}
         self._spools: dict[str, tuple[Path, BinaryIO]] = {}
+        frames_out = total_frames * self.rate // sample_rate + 1
         try:
             for i, (stem, path) in enumerate(outputs.items()):
                 self.writers[stem] = AudioWriter(path, self.rate, channels, options.fmt,
                                                  overwrite, seed=i)
+                self.writers[stem].needed_bytes = len(outputs) * estimate_bytes(
+                    frames_out, channels, options.fmt)
                 if self.spooling:
                     self._open_spool(stem, path)
         except BaseException:

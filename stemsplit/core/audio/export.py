@@ -9,6 +9,7 @@ rates, gains and the order of work.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import unicodedata
@@ -17,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from stemsplit.core.audio.commit import commit_all
 from stemsplit.core.audio.resampling import resample, resampled_length
 from stemsplit.core.audio.write import (
     AudioWriter,
     OutputFormat,
     check_writable,
-    commit_all,
     estimate_bytes,
 )
 from stemsplit.core.errors import AudioWriteError, Cancelled, StemsplitError
@@ -72,19 +73,54 @@ def sanitize_filename(name: str, fallback: str = "untitled") -> str:
     """Make ``name`` safe as one file name on Windows, macOS and Linux.
 
     Path separators and characters Windows forbids become ``_``; leading dots
-    (hidden files), trailing dots and spaces (Windows drops them) and reserved
-    device names (``CON``, ``NUL``...) are defused; the result fits in
-    ``MAX_NAME_BYTES`` of UTF-8 so an extension still fits in the 255-byte limit.
+    (hidden files), a leading ``-`` (read as an option by shell commands),
+    trailing dots and spaces (Windows drops them) and reserved device names
+    (``CON``, ``NUL``...) are defused; bytes that are not UTF-8 (a name from an
+    old archive, kept by Python as lone surrogates) become ``_``; the result
+    fits in ``MAX_NAME_BYTES`` of UTF-8 so an extension still fits in the
+    255-byte limit. Pass the result through :func:`fs_name` before making a path.
     """
+    name = _readable(name)
     name = unicodedata.normalize("NFC", name)
     name = " ".join(name.split())  # tabs and newlines become single spaces
     name = _BAD_CHARS.sub("_", name)
     name = name.lstrip(". ").rstrip(". ")
+    if name.startswith("-"):
+        name = "_" + name[1:]
     if name.split(".")[0].upper() in _WINDOWS_RESERVED:
         name = "_" + name
     encoded = name.encode("utf-8")[:MAX_NAME_BYTES]
     name = encoded.decode("utf-8", errors="ignore").rstrip(". ")
     return name or fallback
+
+
+def _readable(name: str) -> str:
+    """``name`` as real text: a name that came from the file system may hold
+    surrogate escapes (bytes the file system encoding could not decode)."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = os.fsencode(name)
+    except UnicodeEncodeError:  # surrogates that are no escaped bytes
+        raw = name.encode("utf-8", errors="replace")
+    return raw.decode("utf-8", errors="replace").replace("\ufffd", "_")
+
+
+def fs_name(name: str) -> str:
+    """``name`` in the form the file system encoding can store.
+
+    Under a C/POSIX locale without UTF-8 mode Python's file system encoding is
+    ASCII, and ``"café"`` cannot be opened at all; its UTF-8 bytes, as surrogate
+    escapes, can (and show as ``café`` in any UTF-8 terminal or file browser).
+    """
+    try:
+        os.fsencode(name)
+        return name
+    except UnicodeEncodeError:
+        return os.fsdecode(name.encode("utf-8"))
 
 
 def expand_pattern(pattern: str, *, song: str, stem: str, fmt: OutputFormat = DEFAULT_FORMAT,
@@ -253,7 +289,7 @@ def export_stems(stemset: StemSet, folder: str | Path, pattern: str = DEFAULT_PA
     them are complete are they renamed into place, so a cancel, a full disk or
     a read-only folder leaves no partial file and no half set of stems. With
     ``overwrite`` the files being replaced are moved aside first and put back
-    if any rename fails (:func:`~stemsplit.core.audio.write.commit_all`).
+    if any rename fails (:func:`~stemsplit.core.audio.commit.commit_all`).
 
     Args:
         stemset: the separated song.

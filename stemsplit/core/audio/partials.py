@@ -4,16 +4,21 @@ Every temporary name we create carries the writer's process id:
 
     ``.{name}.{pid}.{random}.partial``   a file being written (renamed to ``name`` when done)
     ``.{name}.{pid}.{random}.backup``    an existing ``name`` moved aside while a set of files
-                                        replaces another (see ``audio_write.commit_all``)
+                                        replaces another (see ``commit.commit_all``)
     ``.install-{model}-{pid}-{random}``  a model being installed (``model_store``)
 
 A normal exit, an error, Ctrl+C, SIGTERM and SIGHUP all remove them. A hard kill
 (SIGKILL, a crash, a power cut) cannot, so the next writer into the same folder
-calls :func:`sweep_files` / :func:`sweep_installs`. An entry is stale only when
-its process is gone *and* it has not changed for :data:`STALE_AFTER_S` (the age
-test protects a writer on another machine sharing the folder, whose process id
-means nothing here). Names that do not follow the pattern - a user's own
-files - are never touched.
+calls :func:`sweep_files` / :func:`sweep_installs`. A writer that holds the
+folder's lock (:class:`stemsplit.core.audio.song_folder.FolderLock`, which
+every ``stemsplit separate`` run takes) knows that no live process writes
+there, so every temporary file it finds is stale, whatever its age or process
+id (ids are reused). Without the lock an entry is stale only when its process
+is gone *and* it has not changed for :data:`STALE_AFTER_S` (the age test
+protects a writer on another machine sharing the folder, whose process id means
+nothing here). Names that do not follow the pattern - a user's own files - are
+never touched. A commit journal a killed writer left is finished first
+(:func:`stemsplit.core.audio.commit.recover`), since it needs its files.
 """
 
 from __future__ import annotations
@@ -87,7 +92,9 @@ def _windows_pid_alive(pid: int) -> bool:
         return True
 
 
-def _stale(entry: os.DirEntry, pid: int, now: float) -> bool:
+def _stale(entry: os.DirEntry, pid: int, now: float, held: bool = False) -> bool:
+    if held:
+        return pid != os.getpid()
     if pid_alive(pid):
         return False
     try:
@@ -97,8 +104,10 @@ def _stale(entry: os.DirEntry, pid: int, now: float) -> bool:
     return now - st.st_mtime >= STALE_AFTER_S
 
 
-def sweep_files(folder: Path, now: float | None = None) -> list[Path]:
+def sweep_files(folder: Path, now: float | None = None, held: bool = False) -> list[Path]:
     """Remove stale ``.partial`` files in ``folder``; put stale ``.backup`` files back.
+
+    ``held``: the caller holds the folder's lock (see the module docstring).
 
     A backup is what an interrupted overwrite moved aside: if its real name is
     free it is renamed back (the user's file returns), otherwise it is deleted
@@ -107,8 +116,11 @@ def sweep_files(folder: Path, now: float | None = None) -> list[Path]:
     Returns:
         The temporary files removed or restored.
     """
+    from stemsplit.core.audio.commit import recover
+
+    recover(Path(folder), held=held)
     done: list[Path] = []
-    for entry, match in _stale_entries(folder, _FILE, now, folders=False):
+    for entry, match in _stale_entries(folder, _FILE, now, folders=False, held=held):
         path = Path(entry.path)
         with contextlib.suppress(OSError):
             if match["kind"] == BACKUP:
@@ -141,7 +153,8 @@ def sweep_installs(folder: Path, now: float | None = None) -> list[Path]:
     return done
 
 
-def _stale_entries(folder: Path, pattern, now: float | None, folders: bool):
+def _stale_entries(folder: Path, pattern, now: float | None, folders: bool,
+                   held: bool = False):
     """(entry, match) for each file (or folder) in ``folder`` whose name ``pattern``
     matches and whose writer is gone (see ``_stale``); nothing if it cannot be read."""
     now = time.time() if now is None else now
@@ -155,7 +168,7 @@ def _stale_entries(folder: Path, pattern, now: float | None, folders: bool):
             continue
         kind_ok = (entry.is_dir(follow_symlinks=False) if folders
                    else entry.is_file(follow_symlinks=False))
-        if kind_ok and _stale(entry, int(match["pid"]), now):
+        if kind_ok and _stale(entry, int(match["pid"]), now, held):
             yield entry, match
 
 

@@ -1,23 +1,38 @@
 """Reading audio files: soundfile first, PyAV (bundled FFmpeg) for everything else.
 
-Every failure becomes an AudioLoadError whose message names the file and the
-reason in words a musician understands.
+Every failure becomes an AudioLoadError whose message names the file (as the
+caller gave it, control characters escaped) and the reason in words a musician
+understands. Only regular files are read: a FIFO would block the reader
+forever and a device such as ``/dev/zero`` never ends. The decoded size is
+checked against the memory there is before anything is allocated, and a file
+that holds less than its header promises is read with a warning
+(:attr:`Audio.notes`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import stat
+import struct
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from stemsplit.core.errors import AudioLoadError
+from stemsplit.core.errors import AudioLoadError, shown
 
 MAX_CHANNELS = 2
 # What File > Open offers; anything FFmpeg decodes is still accepted.
 AUDIO_EXTENSIONS = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".oga", ".opus", ".mp3",
                     ".m4a", ".aac", ".alac", ".mp4", ".wma", ".webm", ".mka", ".caf")
+NOT_AUDIO = "is not an audio file stemsplit can read (or it is damaged)"
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,7 @@ class Audio:
     sample_rate: int
     path: Path | None = None
     original_channels: int = 0  # before any downmix; 0 when unknown
+    notes: tuple[str, ...] = ()  # warnings for the user (a truncated file), one sentence each
 
     @property
     def channels(self) -> int:
@@ -42,6 +58,57 @@ class Audio:
         return self.frames / self.sample_rate
 
 
+@dataclass(frozen=True)
+class AudioInfo:
+    """What :func:`probe` learns without decoding."""
+
+    duration_s: float | None
+    sample_rate: int | None = None
+    channels: int | None = None
+    frames: int | None = None
+
+
+def check_regular_file(path: Path) -> os.stat_result:
+    """The file's status if it is a regular, non-empty file that can be looked at.
+
+    Raises:
+        AudioLoadError: missing, a folder, a FIFO, a device, a socket, empty, a link
+            loop, a name too long, no permission.
+    """
+    name = shown(path)
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise AudioLoadError(f"{name}: file not found") from None
+    except PermissionError:
+        raise AudioLoadError(f"{name}: cannot read the file (permission denied)") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise AudioLoadError(f"{name}: is a loop of symbolic links, not a file") from None
+        if exc.errno == errno.ENAMETOOLONG:
+            raise AudioLoadError(f"{name}: the name is longer than the file system allows "
+                                 "(at most 255 bytes per name)") from None
+        raise AudioLoadError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+    except ValueError:  # a NUL in the name
+        raise AudioLoadError(f"{name}: not a valid file name") from None
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        raise AudioLoadError(f"{name}: is a folder, not an audio file")
+    if stat.S_ISFIFO(mode):
+        raise AudioLoadError(f"{name}: is a named pipe (FIFO), not an audio file; "
+                             "stemsplit reads regular files only")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        raise AudioLoadError(f"{name}: is a device, not an audio file; "
+                             "stemsplit reads regular files only")
+    if stat.S_ISSOCK(mode):
+        raise AudioLoadError(f"{name}: is a socket, not an audio file")
+    if not stat.S_ISREG(mode):
+        raise AudioLoadError(f"{name}: is not a regular file")
+    if st.st_size == 0:
+        raise AudioLoadError(f"{name}: the file is empty")
+    return st
+
+
 def load_audio(path: str | Path, downmix: bool = False) -> Audio:
     """Decode a whole file to float32 ``(channels, frames)`` at its own rate.
 
@@ -50,33 +117,34 @@ def load_audio(path: str | Path, downmix: bool = False) -> Audio:
         downmix: fold more than two channels to stereo instead of refusing.
 
     Raises:
-        AudioLoadError: missing, empty, corrupt, unsupported or >2 channels.
+        AudioLoadError: missing, not a regular file, empty, corrupt, unsupported,
+            too large for the memory there is, or >2 channels.
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioLoadError(f"{path.name}: file not found")
-    if path.is_dir():
-        raise AudioLoadError(f"{path.name}: is a folder, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioLoadError(f"{path.name}: the file is empty")
+    name = shown(path)
+    check_regular_file(path)
+    notes: list[str] = []
     try:
-        samples, rate = _read_with_soundfile(path)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
-        samples, rate = _decode_with_ffmpeg(path)
-    except OSError as exc:
-        raise AudioLoadError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from exc
+        try:
+            samples, rate = _read_with_soundfile(path, notes)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+            samples, rate = _decode_with_ffmpeg(path)
+        except OSError as exc:
+            raise AudioLoadError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
+    except MemoryError:
+        raise AudioLoadError(f"{name}: not enough memory to decode this file") from None
     if samples.shape[1] == 0:
-        raise AudioLoadError(f"{path.name}: the file holds no audio")
+        raise AudioLoadError(f"{name}: the file holds no audio")
     if not np.isfinite(samples).all():
-        raise AudioLoadError(f"{path.name}: the file contains invalid (NaN or infinite) samples")
+        raise AudioLoadError(f"{name}: the file contains invalid (NaN or infinite) samples")
     original = samples.shape[0]
     if original > MAX_CHANNELS:
         if not downmix:
             raise AudioLoadError(
-                f"{path.name}: has {original} channels; stemsplit separates mono or stereo. "
+                f"{name}: has {original} channels; stemsplit separates mono or stereo. "
                 "Use --downmix (or mix it to stereo first)")
         samples = downmix_to_stereo(samples)
-    return Audio(samples, int(rate), path, original)
+    return Audio(samples, int(rate), path, original, tuple(notes))
 
 
 def downmix_to_stereo(samples: np.ndarray) -> np.ndarray:
@@ -100,39 +168,180 @@ def downmix_to_stereo(samples: np.ndarray) -> np.ndarray:
 
 
 READ_BLOCK = 1 << 20  # frames per read: keeps the peak near one copy of the song
+SALVAGE_BLOCK = 4096  # frames per read once a stream turned out damaged
 
 
-def _read_with_soundfile(path: Path) -> tuple[np.ndarray, int]:
+def _read_with_soundfile(path: Path, notes: list[str]) -> tuple[np.ndarray, int]:
     """Read straight into a ``(channels, frames)`` array, block by block (no second copy)."""
-    with sf.SoundFile(path) as f:
+    with _libsndfile_quiet(), sf.SoundFile(os.fsencode(path)) as f:
         frames = f.frames if f.seekable() and f.frames > 0 else -1
         if frames < 0:  # length unknown: let soundfile grow the buffer
             return np.ascontiguousarray(f.read(dtype="float32", always_2d=True).T), f.samplerate
+        check_memory(path, frames * f.channels * 4)
         out = np.empty((f.channels, frames), dtype=np.float32)
         pos = 0
         while pos < frames:
-            block = f.read(min(READ_BLOCK, frames - pos), dtype="float32", always_2d=True)
+            try:
+                block = f.read(min(READ_BLOCK, frames - pos), dtype="float32", always_2d=True)
+            except sf.LibsndfileError:  # a damaged or cut stream ("flac decoder lost sync")
+                pos = _salvage(path, out, pos)
+                break
             if not len(block):
                 break  # truncated file: keep what is there
             out[:, pos: pos + len(block)] = block.T
             pos += len(block)
+        if pos == 0:
+            raise sf.LibsndfileError(0, prefix="no frame decodes")  # then FFmpeg tries
+        promised = max(frames, _wav_promised_frames(path, f.channels, f.subtype) or 0)
+        if 0 < pos < promised:
+            notes.append(f"{shown(path)}: holds only {pos / f.samplerate:.1f} s of the "
+                         f"{promised / f.samplerate:.1f} s its header promises (the file is "
+                         "truncated); what is there is used")
         return out[:, :pos], f.samplerate
+
+
+def _salvage(path: Path, out: np.ndarray, pos: int) -> int:
+    """Keep what decodes of a damaged stream past ``pos``, in small steps, on a fresh handle
+    (libsndfile cannot seek once its decoder lost sync); returns the frames kept."""
+    with sf.SoundFile(os.fsencode(path)) as f:
+        try:
+            f.seek(pos)
+        except sf.LibsndfileError:
+            return pos
+        while pos < out.shape[1]:
+            try:
+                block = f.read(min(SALVAGE_BLOCK, out.shape[1] - pos), dtype="float32",
+                               always_2d=True)
+            except sf.LibsndfileError:
+                break
+            if not len(block):
+                break
+            out[:, pos: pos + len(block)] = block.T
+            pos += len(block)
+    return pos
+
+
+def _wav_promised_frames(path: Path, channels: int, subtype: str) -> int | None:
+    """Frames a RIFF WAVE file's ``data`` chunk claims (libsndfile quietly clamps it to
+    what the file holds); None for other files or a header it cannot tell."""
+    width = {"PCM_U8": 1, "PCM_S8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4,
+             "DOUBLE": 8}.get(subtype)
+    if width is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            for _ in range(64):  # a handful of chunks precede the data; never loop forever
+                chunk = fh.read(8)
+                if len(chunk) < 8:
+                    return None
+                kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if kind == b"data":
+                    return size // (width * channels)
+                fh.seek(size + (size & 1), os.SEEK_CUR)
+    except OSError:
+        return None
+    return None
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate: free RAM, and the address-space limit when one
+    is set (``ulimit -v``); None when it cannot be told."""
+    limits = []
+    try:
+        import psutil
+
+        limits.append(int(psutil.virtual_memory().available))
+    except Exception:  # noqa: BLE001 - no figure is better than a wrong refusal
+        pass
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm") as fh:
+                used = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            limits.append(max(soft - used, 0))
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(limits) if limits else None
+
+
+def check_memory(path: Path, needed: int) -> None:
+    """Refuse before allocating when the decoded song would not fit in memory.
+
+    Raises:
+        AudioLoadError: ``needed`` bytes are more than the process can allocate.
+    """
+    free = available_memory()
+    if free is not None and needed > free:
+        raise AudioLoadError(f"{shown(path)}: decoding it needs {needed / 1e9:.1f} GB of "
+                             f"memory and {free / 1e9:.1f} GB is free; split a shorter "
+                             "file or close other programs")
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _libsndfile_quiet() -> Iterator[None]:
+    """Keep libmpg123's own lines (``[src/libmpg123/parse.c:skip_junk()...]``) off the
+    terminal: libsndfile hands MPEG data to it, and it writes to file descriptor 2
+    directly (also for a WAV that holds MPEG audio, so every file gets it)."""
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no fd 2 (closed, or a GUI build)
+            yield
+            return
+        try:
+            with tempfile.TemporaryFile() as sink:
+                os.dup2(sink.fileno(), 2)
+                try:
+                    yield
+                finally:
+                    os.dup2(saved, 2)
+        finally:
+            os.close(saved)
+
+
+@contextlib.contextmanager
+def _av_open(path: Path):
+    """``av.open`` for any name: PyAV cannot open a name that is not UTF-8 (an old archive's
+    ``caf\xe9.wav``), so such a file is handed to it open."""
+    import av
+
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        with open(path, "rb") as fh, av.open(fh) as container:
+            yield container
+        return
+    with av.open(str(path)) as container:
+        yield container
 
 
 def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
     """Decode with PyAV (FFmpeg bundled in its wheel): M4A/AAC/ALAC, WMA and the rest."""
-    import av  # only needed for formats libsndfile lacks
 
+    name = shown(path)
     try:
-        with av.open(str(path)) as container:
+        with _av_open(path) as container:
             streams = container.streams.audio
             if not streams:
-                raise AudioLoadError(f"{path.name}: contains no audio stream")
+                raise AudioLoadError(f"{name}: {NOT_AUDIO} (it holds no audio stream)")
             stream = streams[0]
+            if stream.codec_context is None:
+                raise AudioLoadError(f"{name}: {NOT_AUDIO}")
             rate = stream.codec_context.sample_rate or stream.rate
             channels = stream.codec_context.channels
             if not rate or not channels:
-                raise AudioLoadError(f"{path.name}: the audio stream has no sample rate")
+                raise AudioLoadError(f"{name}: {NOT_AUDIO}")
+            if container.duration and container.duration > 0:
+                check_memory(path, int(container.duration / 1e6 * rate * channels * 4))
             blocks = []
             for frame in container.decode(stream):
                 block = frame.to_ndarray()
@@ -142,11 +351,14 @@ def _decode_with_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
                     blocks.append(block.reshape(-1, frame.layout.nb_channels).T)
     except AudioLoadError:
         raise
-    except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise AudioLoadError(f"{path.name}: not a readable audio file ({reason})") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - FFmpeg's errors are many; all mean "not audio"
+        raise AudioLoadError(f"{name}: {NOT_AUDIO}") from exc
     if not blocks:
-        raise AudioLoadError(f"{path.name}: the file holds no audio")
+        raise AudioLoadError(f"{name}: the file holds no audio")
+    if len({b.shape[0] for b in blocks}) > 1:  # a stream that changes its layout midway
+        raise AudioLoadError(f"{name}: {NOT_AUDIO} (its channel count changes)")
     samples = np.concatenate(blocks, axis=1)
     samples = _to_float32(samples)
     return np.ascontiguousarray(samples), int(rate)
@@ -163,18 +375,43 @@ def _to_float32(samples: np.ndarray) -> np.ndarray:
     raise AudioLoadError(f"unsupported sample type {samples.dtype}")
 
 
-def probe_duration(path: str | Path) -> float | None:
-    """Seconds of audio without decoding, when the container says; None if unknown."""
+def probe(path: str | Path) -> AudioInfo:
+    """What the container says about a file, without decoding it.
+
+    Raises:
+        AudioLoadError: not a regular file, empty, or not audio at all.
+    """
+    path = Path(path)
+    check_regular_file(path)
     try:
-        return sf.info(str(path)).duration
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError):
+        with _libsndfile_quiet():
+            info = sf.info(os.fsencode(path))  # bytes: a name need not be UTF-8
+        if info.samplerate > 0 and info.channels > 0:
+            return AudioInfo(info.duration, info.samplerate, info.channels, info.frames)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError,
+            ZeroDivisionError):
         pass
     try:
-        import av
 
-        with av.open(str(path)) as container:
-            if container.duration:
-                return container.duration / 1_000_000
-    except Exception:  # noqa: BLE001 - a probe never fails the caller
+        with _av_open(path) as container:
+            streams = container.streams.audio
+            if not streams:
+                raise AudioLoadError(f"{shown(path)}: {NOT_AUDIO} (it holds no audio stream)")
+            ctx = streams[0].codec_context
+            if ctx is None or not (ctx.sample_rate and ctx.channels):
+                raise AudioLoadError(f"{shown(path)}: {NOT_AUDIO}")
+            seconds = container.duration / 1_000_000 if container.duration else None
+            return AudioInfo(seconds, ctx.sample_rate, ctx.channels)
+    except AudioLoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - FFmpeg's errors are many; all mean "not audio"
+        raise AudioLoadError(f"{shown(path)}: {NOT_AUDIO}") from exc
+
+
+def probe_duration(path: str | Path) -> float | None:
+    """Seconds of audio without decoding, when the container says; None if unknown
+    (including a file that is not readable audio: loading it says why)."""
+    try:
+        return probe(path).duration_s
+    except AudioLoadError:
         return None
-    return None

@@ -4,7 +4,8 @@ Files are written to a hidden temporary name in the target folder and renamed
 into place only when complete, so a full disk, a cancel or a crash never leaves
 a half-written file under the real name, and an existing file is replaced only
 when the caller says so. The stems of one song are moved into place together
-by :func:`commit_all`, all or none, also when they replace older files.
+by :func:`stemsplit.core.audio.commit.commit_all`, all or none, also when they
+replace older files and also when the process is killed on the way.
 Temporary names carry the writer's process id, so the next writer into a folder
 can remove what a killed one left there (:mod:`stemsplit.core.audio.partials`).
 
@@ -22,15 +23,14 @@ import contextlib
 import errno
 import os
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from stemsplit.core.audio.partials import BACKUP, sweep_files, temp_file
-from stemsplit.core.errors import AudioWriteError
+from stemsplit.core.audio.partials import sweep_files, temp_file
+from stemsplit.core.errors import AudioWriteError, shown
 
 FORMATS = {"wav": "WAV", "flac": "FLAC", "aiff": "AIFF"}
 BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
@@ -97,15 +97,15 @@ def check_writable(folder: str | Path, needed_bytes: int = 0) -> None:
     except OSError as exc:
         raise AudioWriteError(_folder_message(folder, exc)) from exc
     if not folder.is_dir():
-        raise AudioWriteError(f"{folder} is not a folder")
+        raise AudioWriteError(f"{shown(folder)} is not a folder")
     # os.access honours read-only mounts even for root, which ignores mode bits.
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise AudioWriteError(f"cannot write to {folder}: the folder is read-only")
+        raise AudioWriteError(f"cannot write to {shown(folder)}: the folder is read-only")
     if needed_bytes:
         free = shutil.disk_usage(folder).free
         if free < needed_bytes:
             raise AudioWriteError(
-                f"not enough free space in {folder}: the export needs about "
+                f"not enough free space in {shown(folder)}: the files need about "
                 f"{_mb(needed_bytes)}, {_mb(free)} is free")
 
 
@@ -130,6 +130,7 @@ class AudioWriter:
         self.channels = channels
         self.clipped = 0
         self.frames = 0
+        self.needed_bytes: int | None = None  # what the caller expects to write, for messages
         self.peak = 0.0
         self._rng = np.random.default_rng(seed)
         self._file: sf.SoundFile | None = None
@@ -146,12 +147,12 @@ class AudioWriter:
         except OSError as exc:
             raise AudioWriteError(_folder_message(folder, exc)) from exc
         try:
-            self._file = sf.SoundFile(self._tmp, "w", sample_rate, channels,
+            self._file = sf.SoundFile(os.fsencode(self._tmp), "w", sample_rate, channels,
                                       subtype=BIT_DEPTHS[fmt.bit_depth],
                                       format=FORMATS[fmt.format])
         except _SF_ERRORS as exc:
             self._tmp.unlink(missing_ok=True)
-            raise AudioWriteError(_disk_message(self.path, exc)) from exc
+            raise AudioWriteError(_disk_message(self.path, exc, self.needed_bytes)) from exc
 
     def write(self, block: np.ndarray) -> None:
         """Append ``(channels, n)`` float samples."""
@@ -175,7 +176,7 @@ class AudioWriter:
             self._file.write(np.ascontiguousarray(data))
         except _SF_ERRORS as exc:
             self.abort()
-            raise AudioWriteError(_disk_message(self.path, exc)) from exc
+            raise AudioWriteError(_disk_message(self.path, exc, self.needed_bytes)) from exc
         self.frames += data.shape[0]
 
     def _quantise(self, data: np.ndarray) -> np.ndarray:
@@ -213,10 +214,12 @@ class AudioWriter:
                 os.fsync(fh.fileno())
         except _SF_ERRORS as exc:
             self.abort()
-            raise AudioWriteError(_disk_message(self.path, exc)) from exc
+            raise AudioWriteError(_disk_message(self.path, exc, self.needed_bytes)) from exc
 
     def commit(self) -> Path:
         """Finish the file and move it to its real name."""
+        from stemsplit.core.audio.commit import commit_all
+
         return commit_all([self])[0]
 
     def _prepare(self) -> None:
@@ -265,77 +268,6 @@ class AudioWriter:
             self.abort()
 
 
-def commit_all(writers: Sequence[AudioWriter]) -> list[Path]:
-    """Finish every writer and move all the files to their real names as one unit.
-
-    All or none, also when replacing: every file is encoded and synced first;
-    then the existing files that will be replaced are moved aside to hidden
-    ``.backup`` names in the same folder, the new files are moved in, and only
-    then are the backups deleted. Any failure (or an interrupt) on the way puts
-    the backups back, removes the new files and the temporary ones, so the
-    folder never mixes files of two runs. The last file needs no backup: a
-    failed rename leaves its target as it was.
-
-    Returns:
-        The real paths, in the writers' order.
-
-    Raises:
-        AudioWriteError: a file exists (for a writer without ``overwrite``), a
-            target is a folder, the disk is full or read-only.
-    """
-    writers = list(writers)
-    backups: dict[int, Path] = {}
-    placed: list[int] = []
-    current: AudioWriter | None = None
-    try:
-        for current in writers:
-            current.close()
-        for current in writers:
-            current._prepare()
-            if current.path.is_dir():
-                raise IsADirectoryError(errno.EISDIR, "is a folder", str(current.path))
-        for i, current in enumerate(writers[:-1]):
-            if current.overwrite and os.path.lexists(current.path):
-                backups[i] = temp_file(current.path.parent, current.path.name, BACKUP)
-                os.replace(current.path, backups[i])
-        for i, current in enumerate(writers):
-            current._place()
-            placed.append(i)
-    except BaseException as exc:
-        _roll_back(writers, placed, backups)
-        if isinstance(exc, IsADirectoryError) and current is not None:
-            raise AudioWriteError(f"{current.path} is a folder") from exc
-        if isinstance(exc, FileExistsError) and current is not None:
-            raise AudioWriteError(f"{current.path} already exists (not overwritten)") from exc
-        if isinstance(exc, _SF_ERRORS) and current is not None:
-            raise AudioWriteError(_disk_message(current.path, exc)) from exc
-        raise
-    for backup in backups.values():
-        with contextlib.suppress(OSError):  # a leftover backup is swept by a later run
-            backup.unlink()
-    return [w.path for w in writers]
-
-
-def _roll_back(writers: list[AudioWriter], placed: list[int], backups: dict[int, Path]) -> None:
-    """Undo a partly done :func:`commit_all`: old files back, new and temporary files gone."""
-    for i in reversed(placed):
-        path = writers[i].path
-        backup = backups.pop(i, None)
-        try:
-            if backup is not None:
-                os.replace(backup, path)  # the old file back over the new one, atomically
-            else:
-                path.unlink(missing_ok=True)
-        except OSError:
-            with contextlib.suppress(OSError):  # then the backup's sweep restores it later
-                path.unlink(missing_ok=True)
-    for i, backup in backups.items():  # moved aside, nothing moved in yet
-        with contextlib.suppress(OSError):
-            os.replace(backup, writers[i].path)
-    for writer in writers:
-        writer.abort()
-
-
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int,
                 fmt: OutputFormat = OutputFormat(), overwrite: bool = False,
                 seed: int | None = 0) -> Path:
@@ -357,24 +289,55 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
+def free_space_message(folder: Path, needed: int | None = None) -> str:
+    """``the disk is full (... needed, ... free in FOLDER)``: the words for ENOSPC."""
+    try:
+        free = _mb(shutil.disk_usage(_existing_ancestor(folder)).free)
+    except OSError:
+        free = "unknown"
+    need = f"about {_mb(needed)} needed, " if needed else ""
+    return f"the disk is full ({need}{free} free in {shown(folder)})"
+
+
+def _existing_ancestor(folder: Path) -> Path:
+    """``folder`` or the nearest folder above it that exists."""
+    folder = Path(os.path.abspath(folder))
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder
+
+
 def _folder_message(folder: Path, exc: OSError) -> str:
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return f"cannot write to {folder}: the folder is read-only"
+        where = _existing_ancestor(folder)
+        if where != Path(os.path.abspath(folder)):  # a parent is what refuses
+            return (f"cannot create {shown(folder)}: the folder {shown(where)} is read-only "
+                    "(or not yours)")
+        return f"cannot write to {shown(folder)}: the folder is read-only"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"cannot write to {folder}: the disk is full"
-    return f"cannot write to {folder}: {exc.strerror or exc}"
+        return f"cannot write to {shown(folder)}: {free_space_message(folder)}"
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"cannot write to {shown(folder)}: a name in it is too long for the file system"
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        return f"cannot write to {shown(folder)}: it (or a folder above it) is a file"
+    return f"cannot write to {shown(folder)}: {exc.strerror or exc}"
 
 
-def _disk_message(path: Path, exc: BaseException) -> str:
+def _disk_message(path: Path, exc: BaseException, needed: int | None = None) -> str:
     text = str(exc)
     code = getattr(exc, "errno", None)
-    if "No space" in text or code in (errno.ENOSPC, errno.EDQUOT) or _nearly_full(path.parent):
-        # libsndfile reports a full disk only as "System error."
-        return f"cannot write {path.name}: the disk is full"
+    if not path.parent.is_dir():
+        return (f"cannot write {shown(path.name)}: its folder {shown(path.parent)} was "
+                "removed while the file was being written")
+    short_write = "requested and" in text and "written" in text  # libsndfile's words for it
+    if ("No space" in text or code in (errno.ENOSPC, errno.EDQUOT) or short_write
+            or _nearly_full(path.parent)):
+        # libsndfile reports a full disk only as "System error." or "N requested and M written"
+        return f"cannot write {shown(path.name)}: {free_space_message(path.parent, needed)}"
     if ("ermission" in text or "Read-only" in text or code in (errno.EROFS, errno.EACCES)
             or not os.access(path.parent, os.W_OK)):
-        return f"cannot write {path.name}: the folder is read-only"
-    return f"cannot write {path.name}: {text}"
+        return f"cannot write {shown(path.name)}: the folder is read-only"
+    return f"cannot write {shown(path.name)}: {shown(text)}"
 
 
 def _nearly_full(folder: Path) -> bool:

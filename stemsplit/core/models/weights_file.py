@@ -122,11 +122,32 @@ def cached_copy(name: str, sources: list[Path], load: Callable[[], States]) -> S
         except ModelError:
             pass  # damaged (disk full at the time, a bad sector): rebuild it below
     states = load()
+    from safetensors import SafetensorError  # a full disk surfaces as this, not OSError
+
     try:
         write_weights(copy, name, states)
         for old in folder.glob(f"{name}-*.safetensors"):
             if old != copy:
                 old.unlink()  # copies made from an earlier install of the package
-    except OSError:
-        pass
+    except (OSError, SafetensorError) as exc:
+        _warn_cache_once(folder, exc)
     return states
+
+
+_warned_caches: set[Path] = set()
+
+
+def _warn_cache_once(folder: Path, exc: Exception) -> None:
+    """The weights work from memory; say once per folder that the fast copy could not be
+    kept (so the next start converts again), and why."""
+    import warnings
+
+    from stemsplit.core.errors import StemsplitWarning
+
+    if folder in _warned_caches:
+        return
+    _warned_caches.add(folder)
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    warnings.warn(StemsplitWarning(
+        f"cannot keep a fast copy of the built-in weights in {folder} ({reason}); they were "
+        "converted in memory, which costs a few seconds on every start"), stacklevel=2)
