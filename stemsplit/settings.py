@@ -50,19 +50,20 @@ EXPORT_DEPTHS = ("16", "24", "32f")           # gui.export_dialog.DEPTHS
 EXPORT_RATES = (0, 44100, 48000)              # gui.export_dialog.RATES (0: the song's own)
 
 
-def _home_override() -> Path | None:
+def home_override() -> Path | None:
+    """``$STEMSPLIT_HOME`` (tests put every file of ours under it), None when unset."""
     value = os.environ.get("STEMSPLIT_HOME")
     return Path(value) if value else None
 
 
 def config_dir() -> Path:
-    home = _home_override()
+    home = home_override()
     return home / "config" if home else Path(platformdirs.user_config_dir(APP))
 
 
 def cache_dir() -> Path:
     """Where downloaded and converted models live."""
-    home = _home_override()
+    home = home_override()
     return home / "cache" if home else Path(platformdirs.user_cache_dir(APP))
 
 
