@@ -7,7 +7,10 @@ The file is the user's (or an older or newer version's, or a damaged disk's),
 so nothing in it is trusted: every key the app reads is listed in
 :data:`SCHEMA` with its default and a check, and :meth:`Settings.get` returns
 the default for a value that fails its check. One bad value never costs the
-other keys. A file that cannot be read at all (not JSON, nested too deep for
+other keys; the keys reset that way are logged once, when the file is read
+(:attr:`Settings.reset_keys`), and dropped from it. Only a regular file is read
+(never a FIFO or a device, which could block or never end), at most
+:data:`MAX_FILE_BYTES` of it. A file that cannot be read at all (not JSON, nested too deep for
 the parser, larger than :data:`MAX_FILE_BYTES`) is set aside as
 ``settings.corrupt.json`` and the app starts from the defaults.
 """
@@ -20,6 +23,7 @@ import logging
 import math
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -46,19 +50,20 @@ EXPORT_DEPTHS = ("16", "24", "32f")           # gui.export_dialog.DEPTHS
 EXPORT_RATES = (0, 44100, 48000)              # gui.export_dialog.RATES (0: the song's own)
 
 
-def _home_override() -> Path | None:
+def home_override() -> Path | None:
+    """``$STEMSPLIT_HOME`` (tests put every file of ours under it), None when unset."""
     value = os.environ.get("STEMSPLIT_HOME")
     return Path(value) if value else None
 
 
 def config_dir() -> Path:
-    home = _home_override()
+    home = home_override()
     return home / "config" if home else Path(platformdirs.user_config_dir(APP))
 
 
 def cache_dir() -> Path:
     """Where downloaded and converted models live."""
-    home = _home_override()
+    home = home_override()
     return home / "cache" if home else Path(platformdirs.user_cache_dir(APP))
 
 
@@ -208,6 +213,48 @@ def _parse_int(digits: str) -> int | float:
     return int(digits)
 
 
+def _passes(key: str, value: Any) -> bool:
+    spec = SCHEMA.get(key)
+    if spec is None:
+        return True
+    try:
+        spec.check(value)
+    except ValueError:
+        return False
+    return True
+
+
+class NotRegularFile(OSError):
+    """The settings path is a FIFO, a device or a folder: never read (it could block)."""
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of a regular file (ValueError when it holds more).
+
+    Opened without blocking and checked on the open descriptor, so a FIFO or a link
+    to ``/dev/zero`` is refused before a byte is read and a swap cannot slip in.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = ("a folder" if stat.S_ISDIR(mode) else
+                    "a FIFO" if stat.S_ISFIFO(mode) else "a device or other special file")
+            raise NotRegularFile(f"{kind}, not a regular file")
+        chunks, total = [], 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 16, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    if total > limit:
+        raise ValueError("too large")
+    return b"".join(chunks)
+
+
 class Settings:
     """A small persistent key -> JSON value store.
 
@@ -219,14 +266,18 @@ class Settings:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or config_dir() / "settings.json"
+        self.reset_keys: list[str] = []  # keys whose stored values were unusable (reset)
         self._data: dict[str, Any] = self._read()
 
     def _read(self) -> dict[str, Any]:
         try:
-            if self.path.stat().st_size > MAX_FILE_BYTES:
-                raise ValueError("too large")
-            data = json.loads(self.path.read_text(encoding="utf-8"), parse_int=_parse_int)
+            raw = _read_regular(self.path, MAX_FILE_BYTES)
+            data = json.loads(raw.decode("utf-8"), parse_int=_parse_int)
         except FileNotFoundError:
+            return {}
+        except NotRegularFile as exc:
+            # A FIFO would hang the start, /dev/zero fill the memory: not ours to move.
+            log.warning("settings file %s is %s; starting from defaults", self.path, exc)
             return {}
         except (OSError, ValueError, RecursionError, MemoryError) as exc:
             # ValueError covers bad JSON and bad UTF-8; RecursionError deeply nested arrays.
@@ -237,7 +288,15 @@ class Settings:
         if not isinstance(data, dict):
             self._set_aside()
             return {}
-        return {k: v for k, v in data.items() if _depth_at_most(v, MAX_DEPTH)}
+        data = {k: v for k, v in data.items() if _depth_at_most(v, MAX_DEPTH)}
+        self.reset_keys = sorted(k for k, v in data.items() if not _passes(k, v))
+        if self.reset_keys:
+            # Said once, here: the bad values are dropped, so the next start is quiet.
+            log.warning("settings file %s: unusable values reset to their defaults: %s",
+                        self.path, ", ".join(self.reset_keys))
+            for key in self.reset_keys:
+                del data[key]
+        return data
 
     def _set_aside(self) -> None:
         try:  # keep the broken file for inspection, start fresh

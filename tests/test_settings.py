@@ -208,3 +208,53 @@ def test_accepted_licences_keep_their_good_entries():
     _write({licences.SETTINGS_KEY: [5, None, "demucs-weights", "a\x00b", "demucs-weights"]})
     assert licences.is_accepted("demucs-weights") and not licences.is_accepted("other")
     assert licences.accepted_keys() == ["demucs-weights"]
+
+
+# -- issue 22, item 27: only a regular file, bounded; reset keys said once -------------------
+
+READ_SETUP = """
+import sys
+from stemsplit.settings import Settings
+"""
+READ_BODY = """
+s = Settings()
+print("read", s.get("gui.scale"), s.get("gui.opacity"))
+"""
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder"])
+def test_a_settings_file_that_is_not_a_regular_file_is_not_read(kind, tmp_path):
+    """A FIFO hung the start; a link to /dev/zero grew to 7.4 GB in 20 s."""
+    from tests._bounded import run_bounded
+
+    path = settings.config_dir() / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        import os
+
+        os.mkfifo(path)
+    elif kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+    run = run_bounded(READ_SETUP, READ_BODY, budget_mb=200, timeout_s=30)
+    assert "read log 0.75" in run.stdout, run.stderr[-2000:]
+    assert "not a regular file" in run.stderr
+    assert path.exists() or path.is_symlink()   # not ours to move away
+
+
+def test_the_keys_reset_are_said_once_and_dropped(caplog):
+    path = _write({"gui.scale": 12, "gui.opacity": "half", "gui.device": "cpu",
+                   "some.future.key": 1})
+    with caplog.at_level("WARNING", logger="stemsplit.settings"):
+        s = Settings()
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "gui.opacity, gui.scale" in said[0], said
+    assert s.reset_keys == ["gui.opacity", "gui.scale"]
+    assert (s.get("gui.scale"), s.get("gui.opacity"), s.get("gui.device")) == ("log", 0.75, "cpu")
+    s.set("gui.device", "auto")  # the next save no longer carries the bad values
+    assert json.loads(path.read_text()) == {"gui.device": "auto", "some.future.key": 1}
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="stemsplit.settings"):
+        assert Settings().reset_keys == []
+    assert not caplog.records

@@ -94,6 +94,9 @@ def build_gui_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from stemsplit.logfile import setup as log_to_file
+
+    log_to_file()  # window and commands alike: "details are in the log" names the file
     commands = {"separate", "models"}
     if argv and argv[0] in commands:
         from stemsplit.cli.console import guarded_output

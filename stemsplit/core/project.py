@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
+import tokenize
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +35,15 @@ import numpy as np
 
 from stemsplit.core.editing.editor import Edit
 from stemsplit.core.errors import StemsplitError
+from stemsplit.core.project_manifest import Invalid, check_manifest
 from stemsplit.core.stems import StemSet
 
 EXTENSION = ".stemsplit"
 FORMAT = "stemsplit-project"
 VERSION = 1
+MAX_MANIFEST_BYTES = 64 << 20  # 100 000 edits with long lassos; ours are a few kB
+MAX_HEADER = 10_000            # numpy's own limit for an npy header
+READ_CHUNK = 16 << 20          # audio is read in pieces: no second copy of a member
 
 
 class ProjectError(StemsplitError):
@@ -57,6 +63,8 @@ class Project:
         edits: the edits to replay on the base stems, in order.
         mixer, view: the GUI's settings as saved (plain JSON).
         version: the file's format version.
+        notes: settings in the file that were unusable and reset (for the user:
+            "the vocals fader was reset"); the audio and edits are never reset.
     """
 
     path: Path
@@ -68,6 +76,7 @@ class Project:
     mixer: dict = field(default_factory=dict)
     view: dict = field(default_factory=dict)
     version: int = VERSION
+    notes: list[str] = field(default_factory=list)
 
     @property
     def song_found(self) -> bool:
@@ -85,8 +94,10 @@ def save_project(path: str | Path, *, song_path: str | Path | None, model: str,
 
     Args:
         path: the project file; ``.stemsplit`` is added when it has no suffix.
-            An older project there is replaced only once the new one is complete;
-            any other existing file is never replaced.
+            An older project there is replaced only once the new one is complete
+            (keeping its permissions; a new file follows the umask); any other
+            existing file is never replaced. A symbolic link is written through to
+            the file it points at, as editors do.
         song_path: the song's file (stored as an absolute path).
         model: the model's name.
         stems: the base (unedited) stems.
@@ -95,18 +106,32 @@ def save_project(path: str | Path, *, song_path: str | Path | None, model: str,
         mix: ``(channels, n)`` float32 the stems sum to; default: their sum.
 
     Returns:
-        The path written.
+        The path written (the link's own path when ``path`` was a link).
 
     Raises:
         ProjectError: the path is the song or another file that is not a project,
             the folder is not writable, the disk is full, or settings are not
             JSON-safe; nothing is left under ``path`` then (an older project there
-            is kept as it was).
+            is kept as it was). Never anything else.
     """
     path = Path(path)
     if not path.suffix:
         path = path.with_suffix(EXTENSION)
-    _check_target(path, song_path)
+    try:
+        _save(path, song_path, model, stems, edits, mixer, view, mix)
+    except ProjectError:
+        raise
+    except MemoryError as e:
+        raise ProjectError(f"Not enough memory to save {path.name}.") from e
+    except Exception as e:
+        raise ProjectError(f"Cannot save {path.name} ({type(e).__name__}: "
+                           f"{str(e)[:200]})") from e
+    return path
+
+
+def _save(path: Path, song_path, model, stems, edits, mixer, view, mix) -> None:
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    _check_target(target, song_path)
     names = stems.names
     arrays = [np.ascontiguousarray(stems.stems[k], dtype=np.float32) for k in names]
     if not arrays or any(a.ndim != 2 or a.shape != arrays[0].shape for a in arrays):
@@ -129,13 +154,12 @@ def save_project(path: str | Path, *, song_path: str | Path | None, model: str,
     }
     try:
         text = json.dumps(manifest, indent=1, allow_nan=False)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RecursionError) as e:
         raise ProjectError(f"The project's settings cannot be saved: {e}") from e
     files = {"mix.npy": mix}
     files.update({f"stem_{i}.npy": a for i, a in enumerate(arrays)
                   if not (derived and i == len(arrays) - 1)})
-    _write_atomically(path, text, files)
-    return path
+    _write_atomically(target, text, files)
 
 
 def _check_target(path: Path, song_path: str | Path | None) -> None:
@@ -148,15 +172,32 @@ def _check_target(path: Path, song_path: str | Path | None) -> None:
 
 
 def _is_project(path: Path) -> bool:
+    """Whether ``path`` is one of ours (bounded reads: a damaged one is still ours)."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            return json.loads(zf.read(MANIFEST)).get("format") == FORMAT
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, AttributeError):
-        return False
+        with _open_regular(path) as f, zipfile.ZipFile(f) as zf:
+            return _manifest(zf, path.name).get("format") == FORMAT
+    except Exception:  # a damaged, foreign or unreadable file is not ours to replace
+        return _has_manifest(path)
+
+
+def _new_file_mode(path: Path) -> int:
+    """The existing file's permissions, else what the umask gives a new file."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        pass
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            umask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = os.umask(0o022)  # no /proc: read it the classic way (and put it back)
+        os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _write_atomically(path: Path, manifest: str, arrays: dict[str, np.ndarray]) -> None:
     """Everything goes to a hidden file beside ``path``, renamed over it only when whole."""
+    mode = _new_file_mode(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     except OSError as e:
@@ -169,6 +210,7 @@ def _write_atomically(path: Path, manifest: str, arrays: dict[str, np.ndarray]) 
                 for name, arr in arrays.items():
                     with zf.open(name, "w", force_zip64=True) as out:
                         np.lib.format.write_array(out, arr, allow_pickle=False)
+            os.fchmod(f.fileno(), mode)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -182,87 +224,176 @@ def _write_atomically(path: Path, manifest: str, arrays: dict[str, np.ndarray]) 
 def load_project(path: str | Path) -> Project:
     """Read a project written by :func:`save_project`.
 
+    Nothing in the file is trusted: every manifest value is checked
+    (``core.project_manifest``) and every audio member's header is compared with the
+    manifest before a byte of audio is read, so a crafted file costs no more memory
+    than the audio it really holds.
+
     Raises:
         ProjectError: missing, not a stemsplit project, written by a newer version,
-            or damaged (the message says which).
+            or damaged (the message says which). Never anything else.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ProjectError(f"{path.name}: project not found")
+    name = path.name
     try:
-        with zipfile.ZipFile(path) as zf:
-            return _read(path, zf)
+        with _open_regular(path) as f, zipfile.ZipFile(f) as zf:
+            return _read(path, zf, os.fstat(f.fileno()).st_size)
+    except ProjectError:
+        raise
     except zipfile.BadZipFile as e:
         if not _has_manifest(path):
-            raise ProjectError(f"{path.name} is not a stemsplit project") from e
-        raise ProjectError(f"{path.name} is damaged ({e}); it cannot be opened") from e
-    except (OSError, EOFError) as e:
-        raise ProjectError(f"{path.name} cannot be read: {e}") from e
+            raise ProjectError(f"{name} is not a stemsplit project") from e
+        raise ProjectError(f"{name} is damaged ({e}); it cannot be opened") from e
+    except MemoryError as e:
+        raise ProjectError(f"Not enough memory to open {name}.") from e
+    except OSError as e:
+        raise ProjectError(f"{name} cannot be read: {e.strerror or e}") from e
+    except Exception as e:  # zlib/lzma errors, encrypted members, parser limits, ...
+        raise ProjectError(f"{name} is damaged and cannot be opened "
+                           f"({type(e).__name__})") from e
+
+
+def _open_regular(path: Path):
+    """The file opened for reading, only if it is a regular file (a FIFO would hang)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError as e:
+        raise ProjectError(f"{path.name}: project not found") from e
+    except IsADirectoryError as e:
+        raise ProjectError(f"{path.name} is a folder, not a project") from e
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        f.close()
+        raise ProjectError(f"{path.name} is not a regular file; a project is a file")
+    return f
 
 
 def _has_manifest(path: Path) -> bool:
     """Whether a file that zipfile refuses still starts like one of ours (a cut-off copy)."""
     try:
-        with open(path, "rb") as f:
+        with _open_regular(path) as f:
             head = f.read(200)
-    except OSError:
+    except (OSError, ProjectError):
         return False
     return head.startswith(b"PK") and MANIFEST.encode() in head
 
 
-def _read(path: Path, zf: zipfile.ZipFile) -> Project:
+def _read(path: Path, zf: zipfile.ZipFile, file_size: int) -> Project:
     name = path.name
+    manifest = _manifest(zf, name)
+    version = manifest.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ProjectError(f"{name} is damaged (no format version)")
+    if version > VERSION:
+        raise ProjectError(f"{name} was saved by a newer stemsplit (project format "
+                           f"{version if version < 10**6 else 'unknown'}, this one reads "
+                           f"up to {VERSION}); update stemsplit to open it")
     try:
-        manifest = json.loads(zf.read(MANIFEST))
+        m, notes = check_manifest(manifest)
+    except Invalid as e:
+        raise ProjectError(f"{name} is damaged and cannot be opened: {e}.") from e
+    names, rate, derived = m["stems"], m["sample_rate"], m["last_stem_derived"]
+    shape = (m["channels"], m["length"])
+    stored = names[:-1] if derived else names
+    members = ["mix.npy", *(f"stem_{i}.npy" for i in range(len(stored)))]
+    infos = [_member_info(zf, member, shape, name, file_size) for member in members]
+    mix, *arrays = (_array(zf, info, shape, name) for info in infos)
+    if derived:
+        arrays.append(mix - np.stack(arrays).sum(axis=0) if arrays else mix.copy())
+    song = m.get("song_path")
+    return Project(path=path, song_path=Path(song) if song else None, model=m["model"],
+                   stems=StemSet(rate, dict(zip(names, arrays, strict=True)), m["model"]),
+                   mix=mix, edits=m["edits"], mixer=m["mixer"], view=m["view"],
+                   version=version, notes=notes)
+
+
+def _manifest(zf: zipfile.ZipFile, name: str) -> dict:
+    try:
+        info = zf.getinfo(MANIFEST)
     except KeyError as e:
         raise ProjectError(f"{name} is not a stemsplit project") from e
-    except ValueError as e:
+    if info.file_size > MAX_MANIFEST_BYTES:
+        raise ProjectError(f"{name} is damaged (its manifest is "
+                           f"{info.file_size / 2**20:.0f} MB; a project's is a few kB)")
+    try:
+        with zf.open(info) as f:
+            raw = f.read(MAX_MANIFEST_BYTES + 1)  # bounded whatever the header says
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ValueError("too large")
+        manifest = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as e:  # bad JSON or UTF-8, huge ints, deep nesting
         raise ProjectError(f"{name} is damaged (unreadable manifest)") from e
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ProjectError(f"{name} is not a stemsplit project")
-    version = manifest.get("version")
-    if not isinstance(version, int) or version < 1:
-        raise ProjectError(f"{name} is damaged (no format version)")
-    if version > VERSION:
-        raise ProjectError(f"{name} was saved by a newer stemsplit (project format {version}, "
-                           f"this one reads up to {VERSION}); update stemsplit to open it")
-    try:
-        names = [str(s) for s in manifest["stems"]]
-        shape = (int(manifest["channels"]), int(manifest["length"]))
-        rate = int(manifest["sample_rate"])
-        derived = bool(manifest.get("last_stem_derived", False))
-        edits = [Edit.from_json(e) for e in manifest.get("edits", [])]
-        mixer, view = manifest.get("mixer") or {}, manifest.get("view") or {}
-        song = manifest.get("song_path")
-    except (KeyError, TypeError, ValueError) as e:
-        raise ProjectError(f"{name} is damaged (manifest: {e})") from e
-    if not names or rate <= 0 or not isinstance(mixer, dict) or not isinstance(view, dict):
-        raise ProjectError(f"{name} is damaged (manifest)")
-    unknown = {e.stem for e in edits} - set(names)
-    if unknown:
-        raise ProjectError(f"{name} is damaged (edits of unknown stems {sorted(unknown)})")
-    mix = _array(zf, "mix.npy", shape, name)
-    stored = names[:-1] if derived else names
-    arrays = [_array(zf, f"stem_{i}.npy", shape, name) for i in range(len(stored))]
-    if derived:
-        arrays.append(mix - np.stack(arrays).sum(axis=0) if arrays else mix.copy())
-    model = str(manifest.get("model", ""))
-    return Project(path=path, song_path=Path(song) if song else None, model=model,
-                   stems=StemSet(rate, dict(zip(names, arrays, strict=True)), model),
-                   mix=mix, edits=edits, mixer=mixer, view=view, version=version)
+    return manifest
 
 
-def _array(zf: zipfile.ZipFile, member: str, shape: tuple[int, int], name: str) -> np.ndarray:
+def _no_constant(word: str) -> None:
+    raise ValueError(f"{word} is not a number a project holds")
+
+
+def _member_info(zf: zipfile.ZipFile, member: str, shape: tuple[int, int], name: str,
+                 file_size: int) -> tuple[zipfile.ZipInfo, int]:
+    """The member's entry and its npy header's length, checked against the manifest.
+
+    Only the header is read: its shape and dtype must be the manifest's, and the
+    member must be stored (the writer never compresses) and really hold that many
+    bytes in the file, before anything is allocated for its audio.
+    """
     try:
-        with zf.open(member) as f:
-            arr = np.lib.format.read_array(f, allow_pickle=False)
+        info = zf.getinfo(member)
     except KeyError as e:
         raise ProjectError(f"{name} is damaged ({member} is missing)") from e
-    except ValueError as e:
-        raise ProjectError(f"{name} is damaged ({member}: {e})") from e
-    if arr.dtype != np.float32 or arr.shape != shape:
-        raise ProjectError(f"{name} is damaged ({member} is {arr.dtype} {arr.shape}, "
-                           f"expected float32 {shape})")
+    if info.flag_bits & 0x1:
+        raise ProjectError(f"{name} is damaged ({member} is encrypted)")
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ProjectError(f"{name} was repacked with compression by another program; "
+                           "stemsplit opens projects as it saves them (uncompressed)")
+    data_bytes = shape[0] * shape[1] * 4
+    if info.file_size > file_size or info.header_offset + info.compress_size > file_size:
+        raise ProjectError(f"{name} is damaged ({member} is cut off)")
+    try:
+        with zf.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                header = np.lib.format.read_array_header_1_0(f, max_header_size=MAX_HEADER)
+            elif version == (2, 0):
+                header = np.lib.format.read_array_header_2_0(f, max_header_size=MAX_HEADER)
+            else:
+                raise ValueError(f"npy format {version}")
+            header_len = f.tell()
+    except (ValueError, SyntaxError, TypeError, EOFError, tokenize.TokenError) as e:
+        raise ProjectError(f"{name} is damaged ({member} has no readable audio header)") from e
+    got_shape, fortran, dtype = header
+    if tuple(got_shape) != shape or fortran or dtype != np.dtype("<f4"):
+        raise ProjectError(f"{name} is damaged ({member} does not match its manifest: "
+                           f"{_describe(got_shape, dtype)}, expected float32 {shape})")
+    if info.file_size != header_len + data_bytes:
+        raise ProjectError(f"{name} is damaged ({member} holds {info.file_size} bytes, "
+                           f"its header promises {header_len + data_bytes})")
+    return info, header_len
+
+
+def _describe(shape, dtype) -> str:
+    text = f"{dtype} {tuple(shape)}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _array(zf: zipfile.ZipFile, entry: tuple[zipfile.ZipInfo, int], shape: tuple[int, int],
+           name: str) -> np.ndarray:
+    info, header_len = entry
+    arr = np.empty(shape, np.float32)
+    view = memoryview(arr).cast("B")
+    with zf.open(info) as f:  # zipfile checks the member's CRC once it is read to its end
+        f.read(header_len)
+        pos = 0
+        while pos < len(view):
+            n = f.readinto(view[pos: pos + READ_CHUNK])
+            if not n:
+                raise ProjectError(f"{name} is damaged ({info.filename} is cut off)")
+            pos += n
+        if f.read(1):
+            raise ProjectError(f"{name} is damaged ({info.filename} is longer than it says)")
     if not np.isfinite(arr).all():
-        raise ProjectError(f"{name} is damaged ({member} holds NaN or infinite samples)")
+        raise ProjectError(f"{name} is damaged ({info.filename} holds NaN or infinite samples)")
     return arr

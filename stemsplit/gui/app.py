@@ -42,6 +42,9 @@ def run(paths: list[str]) -> int:
     Returns:
         The application's exit code.
     """
+    from stemsplit.logfile import setup as log_to_file
+
+    log_to_file()  # once per process (the CLI's main has usually done it)
     app = create_app()
     from stemsplit.gui.binding_check import binding_problem
 
@@ -79,9 +82,11 @@ def install_excepthook(window) -> None:
             previous(exc_type, exc, tb)
             return
         log.error("unexpected error", exc_info=(exc_type, exc, tb))
+        from stemsplit.logfile import where
+
         try:
             window.banner.show_message(f"Something went wrong: {exc}. The song is still "
-                                       "loaded; details are in the log.")
+                                       f"loaded; details are in {where()}.")
         except Exception:  # the window itself is gone
             previous(exc_type, exc, tb)
 

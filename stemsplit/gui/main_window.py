@@ -297,8 +297,9 @@ class MainWindow(QMainWindow):
         self.view.set_song(self.session.display)
         self.overview.set_song(self.session.display.envelope, self.session.display.duration_s)
         self.overview.show_span(*self.view.x_range())
-        if audio.path is not None:
-            self.prefs.add_recent(audio.path)
+        recent = self.session.project_path or audio.path  # a project: its own file
+        if recent is not None:
+            self.prefs.add_recent(recent)
             menus.fill_recent(self)
         if audio.original_channels > 2:
             self.banner.show_message(

@@ -10,6 +10,7 @@ again).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -20,6 +21,13 @@ from stemsplit.gui.common.names import APP_NAME
 
 PROJECT_SUFFIX = ".stemsplit"
 PROJECT_FILTER = "stemsplit projects (*.stemsplit);;All files (*)"
+
+
+def _within_song(rng, session) -> tuple[float, float]:
+    """The saved visible span inside the song (pyqtgraph crashes painting +-1e308)."""
+    end = session.audio.duration_s if session.audio is not None else 0.0
+    lo, hi = (min(max(float(x), 0.0), end) if math.isfinite(float(x)) else 0.0 for x in rng)
+    return (lo, hi) if hi > lo else (0.0, end)
 
 
 def is_project(path) -> bool:
@@ -225,6 +233,10 @@ class ProjectGlue(QObject):
                 self.window.stem_list.set_scale(view["scale"])
             rng = view.get("x_range")
             if isinstance(rng, list) and len(rng) == 2:
-                self.window.view.set_x_range(float(rng[0]), float(rng[1]))
+                self.window.view.set_x_range(*_within_song(rng, self.session))
+            if project.notes:
+                self.window.banner.show_message(
+                    f"{Path(project.path).name} opened; some of its settings could not be "
+                    f"used and were reset: {'; '.join(project.notes)[:300]}.", "info")
             self.dirty = False
         self.update_state()

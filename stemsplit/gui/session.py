@@ -63,6 +63,7 @@ class Session(QObject):
         super().__init__(parent)
         self.audio = None
         self.display = None
+        self.project_path: Path | None = None  # the .stemsplit file the song came from
         self.stems = None
         self.masks: MaskAccumulator | None = None
         # name -> (channels, samples) arrays the running separation fills in place;
@@ -161,6 +162,7 @@ class Session(QObject):
             self._runner.cancel.set()
             self._user_cancelled = False
         self.audio, self.display = audio, display
+        self.project_path = Path(project.path) if project is not None else None
         self.masks = None
         self.partial_stems = {}
         self._drop_run()
@@ -177,7 +179,10 @@ class Session(QObject):
         stems = project.stems
         if self.audio.path:
             stems.meta.setdefault("path", str(self.audio.path))  # names exported files
-        self.set_model(project.model)
+        # A model this stemsplit lacks (a newer or hand-edited file) names these stems only;
+        # the session keeps its own for the next song.
+        if not self.models or project.model in {m.name for m in self.models}:
+            self.set_model(project.model)
         self.masks = MaskAccumulator(list(stems.names), self.display.grids)
         self.stems = stems
         self.projectOpened.emit(project)

@@ -135,7 +135,7 @@ def corrupt_variants(good: Path, tmp: Path, demo_path: Path) -> dict[str, tuple[
     rezip("no-mix", None, "mix.npy is missing", drop=("mix.npy",))
     rezip("wrong-length", lambda m: m.update(length=m["length"] + 1), "damaged")
     rezip("bad-edit", lambda m: m["edits"][0].update(op="smear"), "damaged")
-    rezip("unknown-stem", lambda m: m["edits"][0].update(stem="drums"), "unknown stems")
+    rezip("unknown-stem", lambda m: m["edits"][0].update(stem="drums"), "unknown stem")
     return out
 
 
@@ -194,7 +194,7 @@ except ProjectError as e:
 
 def test_a_write_that_fails_midway_keeps_the_old_project(tmp_path, edited, demo_path):
     """A real write error after 1 MB (a file-size limit, as a full disk would give)."""
-    path = save(tmp_path / "p.stemsplit", edited, demo_path, view={"old": True})
+    path = save(tmp_path / "p.stemsplit", edited, demo_path, view={"scale": "linear"})
     old = path.read_bytes()
     base = edited.base_stems().stems
     arrays = tmp_path / "arrays.npz"
@@ -204,4 +204,4 @@ def test_a_write_that_fails_midway_keeps_the_old_project(tmp_path, edited, demo_
     assert "ProjectError: Cannot save p.stemsplit" in run.stdout, run.stderr
     assert path.read_bytes() == old
     assert sorted(os.listdir(tmp_path)) == ["arrays.npz", "p.stemsplit"]
-    assert load_project(path).view == {"old": True}
+    assert load_project(path).view == {"scale": "linear"}

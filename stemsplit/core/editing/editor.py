@@ -47,7 +47,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from stemsplit.core.editing.edits import OPS, Edit, Region
-from stemsplit.core.editing.history import History, Step
+from stemsplit.core.editing.history import EMPTY, EditChain, History, Step
 from stemsplit.core.editing.spectra import EditGrid, apply_plan, plan_edit, set_last, share_masks
 from stemsplit.core.stems import MaskBlock, StemSet
 
@@ -110,7 +110,7 @@ class MaskEditor:
         # undo steps then need not keep it (half the memory and copying for two stems).
         self._derived = len(self._work) > 1 and _is_mix_minus_others(self._work, self._mix)
         self._grid = EditGrid.for_song(stems.sample_rate, mix.shape[-1])
-        self._edits: list[Edit] = []
+        self._edits: EditChain = EMPTY
         self._history = History(int(history_bytes))
         self._revision = 0
         self._saved = 0
@@ -135,10 +135,10 @@ class MaskEditor:
             a, b = self._grid.samples_of_frames(plan.ja, plan.jb, self.length)
             before = self._segment(a, b)
             apply_plan(self._work, self._mix, self._grid, plan, edit, k)
-            edits_before = tuple(self._edits)
-            self._edits.append(edit)
+            edits_before = self._edits
+            self._edits = self._edits.plus(edit)
             # The "after" audio is taken only if the step is undone: one copy less per edit.
-            self._history.push(Step(edit.label, a, b, edits_before, tuple(self._edits),
+            self._history.push(Step(edit.label, a, b, edits_before, self._edits,
                                     before, None, edit))
             self._revision += 1
             return a, b
@@ -159,14 +159,14 @@ class MaskEditor:
         with self._lock:
             if not self._history.undo:
                 return None
-            step = self._history.undo.pop()
+            step = self._history.pop_undo()
             if step.before is not None:
-                if step.after is None:
-                    step.after = self._segment(step.a, step.b)   # makes redo a copy
+                if step.after is None:   # makes redo a copy
+                    self._history.keep_after(step, self._segment(step.a, step.b))
                 self._write(step.a, step.before)
             else:
                 self._rebuild(step.edits_before)
-            self._edits = list(step.edits_before)
+            self._edits = step.edits_before
             self._history.redo.append(step)
             self._history.trim()
             self._revision += 1
@@ -185,7 +185,7 @@ class MaskEditor:
                 self._run(self._work, step.edit)
             else:
                 self._rebuild(step.edits_after)
-            self._edits = list(step.edits_after)
+            self._edits = step.edits_after
             self._history.undo.append(step)
             self._revision += 1
             return step.a, step.b
@@ -219,8 +219,9 @@ class MaskEditor:
             for x, y in zip(self._work, new, strict=True):
                 x[:, a:b] = y[:, a:b]
             label = f"Clear Edits of {stem}" if stem is not None else "Clear All Edits"
-            self._history.push(Step(label, a, b, tuple(self._edits), tuple(keep), before, None))
-            self._edits = keep
+            kept = EditChain.of(keep)
+            self._history.push(Step(label, a, b, self._edits, kept, before, None))
+            self._edits = kept
             self._revision += 1
             return a, b
 

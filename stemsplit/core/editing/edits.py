@@ -12,11 +12,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stemsplit.core.editing.lasso import check_outline, lasso_weights, outline_vertices
+from stemsplit.core.editing.lasso import (
+    MAX_VERTICES,
+    check_outline,
+    lasso_weights,
+    outline_vertices,
+)
 
 OPS = ("assign", "remove", "scale")
 # Brush segments measured together (see _brush_weights).
 SEGMENT_GROUP = 16
+# A brush point closer than this (in radii) to the last one kept adds nothing visible
+# (the distance to the stroke moves by less): dropped, so a stroke's cost follows its
+# length in radii, not its number of mouse moves (3000 points under a huge radius: 24 s).
+STROKE_TOLERANCE = 1 / 32
 
 
 def _finite(*values: float) -> None:
@@ -90,8 +99,12 @@ class Region:
                 raise ValueError("a brush needs a positive radius in time and frequency")
             if self.radius_hz <= 0 and min(f for _, f in strokes) <= 0:
                 raise ValueError("a log-frequency brush needs points above 0 Hz")
+            set_(self, "strokes", _thin_stroke(strokes, self.radius_s, self.radius_oct,
+                                               self.radius_hz))
         outline = tuple(tuple(p) for p in np.asarray(self.outline, dtype=np.float64)
                         .reshape(-1, 2).tolist())
+        if len(outline) > MAX_VERTICES:  # from a file: thinned as a drawn one is
+            outline = outline_vertices(outline, bool(self.log_freq))
         set_(self, "outline", outline)
         set_(self, "log_freq", bool(self.log_freq))
         if outline:
@@ -199,6 +212,29 @@ class Region:
                        bool(d.get("log_freq", False)))
         except (KeyError, TypeError, AttributeError) as e:
             raise ValueError(f"malformed region: {d!r}") from e
+
+
+def _thin_stroke(points: tuple[tuple[float, float], ...], radius_s: float, radius_oct: float,
+                 radius_hz: float) -> tuple[tuple[float, float], ...]:
+    """The stroke without points within ``STROKE_TOLERANCE`` radii of the last kept one
+    (the last point always stays). Idempotent, so a saved stroke reads back as it was."""
+    if len(points) < 3:
+        return points
+    pts = np.asarray(points, np.float64)
+    with np.errstate(all="ignore"):
+        u = pts[:, 0] / radius_s
+        v = pts[:, 1] / radius_hz if radius_hz > 0 else np.log2(pts[:, 1]) / radius_oct
+    keep = [0]
+    lu, lv = u[0], v[0]
+    tol2 = STROKE_TOLERANCE ** 2
+    for i in range(1, len(pts) - 1):
+        if not (u[i] - lu) ** 2 + (v[i] - lv) ** 2 < tol2:  # NaN (overflow): kept
+            keep.append(i)
+            lu, lv = u[i], v[i]
+    keep.append(len(pts) - 1)
+    if len(keep) == len(pts):
+        return points
+    return tuple(points[i] for i in keep)
 
 
 def _raised_cosine(x: np.ndarray) -> np.ndarray:

@@ -14,6 +14,8 @@ import numpy as np
 
 # A mouse path has a point per move: past this many, it is resampled along its length.
 MAX_VERTICES = 512
+# Past the grid a lasso's outline is followed this many points further than the grid is long.
+EXTEND_POINTS = 256
 # Below a grid's lowest bin, the log axis stops (as the brush keeps DC finite and far).
 LOG_FLOOR_HZ = 1e-3
 
@@ -66,18 +68,29 @@ def check_outline(outline: tuple[tuple[float, float], ...], log_freq: bool) -> N
         raise ValueError("a log-frequency lasso needs points above 0 Hz")
 
 
-def _extended(x: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, int, float]:
-    """``x`` (ascending, uniform) continued with its spacing to cover ``[lo, hi]``.
+def _extended(x: np.ndarray, lo: float,
+              hi: float) -> tuple[np.ndarray, int, float, tuple[int, int]]:
+    """``x`` (ascending, uniform) continued with its spacing to cover ``[lo, hi]``, but
+    by at most ``x.size + EXTEND_POINTS`` points each way.
 
-    Returns the points, the index of ``x[0]`` among them and the spacing (0: one point).
+    The cap keeps a region that lies mostly outside the song (a 2000 s lasso over a
+    10 s song once took 3.3 GB) costing what its part inside does. Past the cap the
+    outline is taken to go on as it is at the cap (the blur repeats the edge there),
+    which is exact for the long straight-sided regions that reach that far.
+
+    Returns the points, the index of ``x[0]`` among them, the spacing (0: one point)
+    and how many points of ``[lo, hi]`` the cap left out before and after.
     """
     if x.size < 2:
-        return x, 0, 0.0
+        return x, 0, 0.0, (0, 0)
     dx = (x[-1] - x[0]) / (x.size - 1)
-    before = max(0, math.ceil((x[0] - lo) / dx - 1e-9))
-    after = max(0, math.ceil((hi - x[-1]) / dx - 1e-9))
-    return np.r_[x[0] - dx * np.arange(before, 0, -1), x,
-                 x[-1] + dx * np.arange(1, after + 1)], before, dx
+    most = x.size + EXTEND_POINTS
+    need_before = max(0, math.ceil((x[0] - lo) / dx - 1e-9))
+    need_after = max(0, math.ceil((hi - x[-1]) / dx - 1e-9))
+    before, after = min(most, need_before), min(most, need_after)
+    return (np.r_[x[0] - dx * np.arange(before, 0, -1), x,
+                  x[-1] + dx * np.arange(1, after + 1)], before, dx,
+            (need_before - before, need_after - after))
 
 
 def _inside(pu: np.ndarray, pv: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -104,12 +117,13 @@ def _inside(pu: np.ndarray, pv: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.
 
 
 def _box_mean(m: np.ndarray, axis: int, x: np.ndarray, dx: float, log_freq: bool,
-              half: float, floor: float) -> np.ndarray:
+              half: float, floor: float, pads: tuple[int, int] = (0, 0)) -> np.ndarray:
     """The mean of ``m`` along ``axis`` within ``half`` view units of each point.
 
     Points weigh their cell's width in view units (an integral over the view, not a
     count of bins, which crowd at the top of a log axis), and the grid goes on past
-    ``x`` with the spacing ``dx``, all 0 there. Cumulative sums: cost per point only.
+    ``x`` with the spacing ``dx``, all 0 there, except for ``pads`` points each side
+    that repeat the first and last values. Cumulative sums: cost per point only.
     """
     if dx <= 0 or half <= 0:
         return m
@@ -138,6 +152,16 @@ def _box_mean(m: np.ndarray, axis: int, x: np.ndarray, dx: float, log_freq: bool
     np.cumsum(total[1:], axis=0, out=total[1:])
     out = total[ih]
     out -= total[il]
+    if pads != (0, 0):
+        def cells(a, b):  # the view width of points a..b (inclusive; none when b < a)
+            if not log_freq:
+                return np.maximum(b - a + 1, 0).astype(np.float64)
+            w = view(x[0] + (b + 0.5) * dx) - view(x[0] + (a - 0.5) * dx)
+            return np.where(b >= a, w, 0.0)
+        left = cells(np.maximum(lo, -pads[0]), np.minimum(hi, -1))
+        right = cells(np.maximum(lo, n), np.minimum(hi, n - 1 + pads[1]))
+        out += (left[:, None] * moved[0].reshape(1, -1)).astype(out.dtype)
+        out += (right[:, None] * moved[-1].reshape(1, -1)).astype(out.dtype)
     out /= np.where(width > 0, width, np.inf)[:, None].astype(out.dtype)
     return np.moveaxis(out, 0, axis)
 
@@ -173,16 +197,17 @@ def lasso_weights(r, t: np.ndarray, f: np.ndarray) -> np.ndarray:
     half_t, half_v = r.feather * width_t / 2, r.feather * width_v / 2
     if half_t > 0 and half_v > 0:
         # Past the given grid (beyond the song's ends), the outline still decides.
-        tt, it, dt = _extended(t, max(r.t0, t[0] - half_t), min(r.t1, t[-1] + half_t))
+        tt, it, dt, pad_t = _extended(t, max(r.t0, t[0] - half_t),
+                                      min(r.t1, t[-1] + half_t))
         f_lo = _raw(_view(f[0], log, floor) - half_v, log)
         f_hi = _raw(_view(f[-1], log, floor) + half_v, log)
-        ff, jf, df = _extended(f, max(r.f0, f_lo), min(r.f1, f_hi))
+        ff, jf, df, pad_f = _extended(f, max(r.f0, f_lo), min(r.f1, f_hi))
     else:
-        (tt, it, dt), (ff, jf, df) = (t, 0, 0.0), (f, 0, 0.0)
+        (tt, it, dt, pad_t), (ff, jf, df, pad_f) = (t, 0, 0.0, (0, 0)), (f, 0, 0.0, (0, 0))
     m = _inside(pu, pv, tt, _view(ff, log, floor)).astype(np.float32)
     if half_t > 0 and half_v > 0:
-        blur = _box_mean(m, 1, tt, dt, False, half_t, floor)
-        blur = _box_mean(blur, 0, ff, df, log, half_v, floor)
+        blur = _box_mean(m, 1, tt, dt, False, half_t, floor, pad_t)
+        blur = _box_mean(blur, 0, ff, df, log, half_v, floor, pad_f)
         ramp = np.clip(2 * blur.astype(np.float32) - 1, 0.0, 1.0)
         soft = (ramp > 0) & (ramp < 1)
         ramp[soft] = 0.5 - 0.5 * np.cos(np.pi * ramp[soft])   # raised cosine
