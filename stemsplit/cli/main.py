@@ -39,6 +39,10 @@ def build_separate_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentP
                    help="16 (TPDF-dithered), 24 or 32f float (default: 24)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
                    help="where the network runs (default: auto = CUDA, then MPS, then CPU)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
+                   help="the network's number format (default: auto = bf16 on CPUs with native "
+                        "bf16 units and on GPUs that have it, fp16 on other GPUs, else fp32); "
+                        "STFT and masks stay fp32")
     p.add_argument("--stems", default=None,
                    help="comma-separated stems to write (default: all), e.g. vocals")
     p.add_argument("--overwrite", action="store_true",
@@ -244,6 +248,7 @@ def run_separate(args: argparse.Namespace) -> int:
                 raise _AllExist
             if separator is None:
                 separator = _make_separator(args, info)
+                progress.message(f"precision: {separator.precision.describe()}")
             started = time.perf_counter()
             length = _separate_one(separator, job, wanted, options, args, progress, index,
                                    seconds)
@@ -253,7 +258,7 @@ def run_separate(args: argparse.Namespace) -> int:
                 f"done {job.source.name} -> {job.out_dir}/ "
                 f"({', '.join(s for s in wanted if s not in job.kept)}; "
                 f"{format_duration(length)} in {took:.1f} s, {length / max(took, 1e-9):.1f}x "
-                f"real time on {separator.device.type})"
+                f"real time on {separator.device.type}, {separator.precision.name})"
                 + (f"; kept the existing {', '.join(job.kept)} (use --overwrite to replace)"
                    if job.kept else ""))
             ok += 1
@@ -310,9 +315,11 @@ def _is_input_error(exc: Exception) -> bool:
 
 
 def _make_separator(args: argparse.Namespace, info):
+    from stemsplit.core.engine.separator import EngineOptions
     from stemsplit.core.models.registry import load_separator
 
-    return load_separator(info, device=args.device)
+    return load_separator(info, device=args.device,
+                          options=EngineOptions(precision=args.precision))
 
 
 def _output_paths(options, job: Job, wanted, info, sample_rate: int) -> dict[str, Path]:

@@ -38,6 +38,9 @@ class EngineOptions:
         shifts: HT-Demucs: random time shifts averaged (demucs's "shift trick";
             each one costs a full pass).
         seed: HT-Demucs: seeds the shifts, so a run is reproducible.
+        precision: the network's number format (``engine.precision``): "auto" (bf16
+            or fp16 where the hardware does it natively, else fp32), "fp32", "bf16",
+            "fp16". STFT, masks and mixing always stay float32.
     """
 
     overlap_s: float = 1.0
@@ -48,6 +51,7 @@ class EngineOptions:
     segment_s: float | None = None
     shifts: int = 0
     seed: int = 0
+    precision: str = "auto"
 
 
 class Separator:
