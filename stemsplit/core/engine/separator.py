@@ -126,10 +126,12 @@ class BackToSource:
                                               dtype="float32", quality=RESAMPLE_QUALITY)
 
     def push(self, block: np.ndarray, last: bool) -> StemBlock:
-        """``block``: ``(S, 2, n)`` at the model rate."""
+        """``block``: ``(S, 2, n)`` or ``(S-1, 2, n)`` at the model rate (the last stem, if
+        there, is not used)."""
+        block = block[: len(self.stems) - 1]
         if self.channels == 1:
             block = block.mean(axis=1, keepdims=True)
-        others = block[:-1].reshape(-1, block.shape[-1])                   # (S-1)*C rows
+        others = block.reshape(-1, block.shape[-1])                        # (S-1)*C rows
         if self.stream is not None:
             others = self.stream.resample_chunk(np.ascontiguousarray(others.T), last=last).T
         n = others.shape[-1]

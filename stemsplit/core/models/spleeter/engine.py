@@ -19,7 +19,7 @@ import soxr
 import torch
 
 from stemsplit.core.engine import dsp
-from stemsplit.core.engine.chunking import crossfade_weights, plan_chunks
+from stemsplit.core.engine.chunking import Chunk, crossfade_weights, plan_chunks
 from stemsplit.core.engine.device import configure_cpu_threads, is_out_of_memory, resolve_device
 from stemsplit.core.engine.precision import Precision, resolve_precision
 from stemsplit.core.engine.separator import (
@@ -75,7 +75,9 @@ class SpleeterSeparator(Separator):
 
     @torch.inference_mode()
     def _run_batch(self, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(B, 2, L)`` audio -> stems ``(S, B, 2, L)`` and display masks ``(S, B, K, T)``."""
+        """``(B, 2, L)`` audio -> all stems but the last ``(S-1, B, 2, L)`` and display masks
+        ``(S, B, K, T)``. The last stem is the input minus the others (``BackToSource``), so
+        its iSTFT would be thrown away."""
         info = self.info
         b, c, length = chunks.shape
         x = torch.from_numpy(chunks).to(self.device)
@@ -87,7 +89,8 @@ class SpleeterSeparator(Separator):
         masks = dsp.ratio_masks(soft, mag)
         masks = dsp.extend_masks(masks, spec.shape[2], self.options.extension)
         masks = masks.transpose(-1, -2)                                   # (S, B, 2, K, T)
-        audio = dsp.istft(spec.unsqueeze(0) * masks, info.n_fft, info.hop, self.window, length)
+        audio = dsp.istft(spec.unsqueeze(0) * masks[:-1], info.n_fft, info.hop, self.window,
+                          length)
         return audio.cpu().numpy(), masks.mean(dim=2).cpu().numpy()
 
     def _run_batch_safely(self, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,12 +155,8 @@ class SpleeterSeparator(Separator):
             audio_out, masks = self._run_batch_safely(
                 np.stack([slice_padded(stereo, c.start, c.length) for c in batch]))
             for j, c in enumerate(batch):
-                y = audio_out[:, j] * crossfade_weights(c)
-                if tail is not None:
-                    y[..., : c.fade_in] += tail
-                done_end = min(c.start + c.length - c.fade_out, n_model)
-                tail = y[..., c.length - c.fade_out:] if c.fade_out else None
-                block = back.push(y[..., : done_end - c.start], last=c.index == len(chunks) - 1)
+                done, tail = overlap_add(audio_out[:, j], c, tail, n_model)
+                block = back.push(done, last=c.index == len(chunks) - 1)
                 fraction = (c.index + 1) / len(chunks)
                 elapsed = time.perf_counter() - started
                 yield Progress(
@@ -169,3 +168,18 @@ class SpleeterSeparator(Separator):
                                     info.hop / info.sample_rate,
                                     info.sample_rate / info.n_fft),
                 )
+
+
+def overlap_add(audio: np.ndarray, c: Chunk, tail: np.ndarray | None, total: int
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Cross-fade chunk ``c``'s ``(S, 2, L)`` stems onto the previous chunk's ``tail``.
+
+    Returns the finished samples (up to where the next chunk's fade begins, or the
+    end of the signal of ``total`` samples) and the weighted tail to hand on.
+    """
+    y = audio * crossfade_weights(c)
+    if tail is not None:
+        y[..., : c.fade_in] += tail
+    done_end = min(c.start + c.length - c.fade_out, total)
+    return y[..., : done_end - c.start], (y[..., c.length - c.fade_out:] if c.fade_out else None)
+
