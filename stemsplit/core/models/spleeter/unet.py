@@ -64,45 +64,41 @@ class _Crop(nn.Module):
 
 
 # Which tap of a 5-tap stride-2 transposed kernel feeds each tap of a 3-tap window,
-# for the two output phases left after the crop (row 2a uses 3,1; row 2a+1 uses 4,2,0).
-_PHASE_TAPS = ((3, 1, None), (4, 2, 0))
+# for the two output phases left after the crop (row 2a uses 3,1; row 2a+1 uses 4,2,0);
+# 5 is a zero tap padded on.
+_PHASE_TAPS = torch.tensor([[3, 1, 5], [4, 2, 0]])
+# Tap 2u + p - 1 of a 5x5 kernel for window tap u at input phase p, shifted by the
+# zero tap padded before it (-1 becomes 0).
+_UNSHUFFLE_TAPS = torch.tensor([[2 * u + p for u in range(3)] for p in range(2)])
 
 
 def phase_kernel(weight: torch.Tensor) -> torch.Tensor:
     """Rewrite a ``(cin, cout, 5, 5)`` stride-2 transposed-conv kernel for a plain convolution.
 
     ConvTranspose2d(k=5, s=2) followed by the 1-before/2-after crop equals a 3x3
-    stride-1 convolution with 4*cout outputs (one per output phase) followed by
-    pixel_shuffle(2). CPU backends run that 1.5-2x faster than the transposed conv.
+    stride-1 convolution with 4*cout outputs (one per output phase, channel
+    ``4 c + 2 p + q``) followed by pixel_shuffle(2). CPU backends run that 1.5-2x
+    faster than the transposed conv.
     """
     cin, cout = weight.shape[:2]
-    k = weight.new_zeros(cout, 2, 2, cin, 3, 3)
-    for pr, rows in enumerate(_PHASE_TAPS):
-        for pc, cols in enumerate(_PHASE_TAPS):
-            for u, kh in enumerate(rows):
-                for v, kw in enumerate(cols):
-                    if kh is not None and kw is not None:
-                        k[:, pr, pc, :, u, v] = weight[:, :, kh, kw].t()
-    return k.reshape(cout * 4, cin, 3, 3)
+    taps = _PHASE_TAPS.to(weight.device)
+    padded = F.pad(weight, (0, 1, 0, 1))
+    k = padded[:, :, taps[:, None, :, None], taps[None, :, None, :]]  # (cin, cout, 2, 2, 3, 3)
+    return k.permute(1, 2, 3, 0, 4, 5).reshape(cout * 4, cin, 3, 3)
 
 
 def unshuffle_kernel(weight: torch.Tensor) -> torch.Tensor:
     """Rewrite a ``(cout, cin, 5, 5)`` stride-2 "same" kernel for a plain convolution.
 
     Padding 1-before/2-after then a 5x5 stride-2 convolution equals pixel_unshuffle(2)
-    then a 3x3 stride-1 convolution over 4*cin channels: tap u of the 3x3 window
-    at input phase p is tap 2u + p - 1 of the 5x5 kernel. This skips the padded
-    copy and uses the CPU's fastest convolution kernels.
+    (channel ``4 c + 2 p + q``) then a 3x3 stride-1 convolution over 4*cin channels:
+    tap u of the 3x3 window at input phase p is tap 2u + p - 1 of the 5x5 kernel.
+    This skips the padded copy and uses the CPU's fastest convolution kernels.
     """
     cout, cin = weight.shape[:2]
-    k = weight.new_zeros(cout, cin, 2, 2, 3, 3)
-    for pr in range(2):
-        for pc in range(2):
-            for u in range(3):
-                for v in range(3):
-                    kh, kw = 2 * u + pr - 1, 2 * v + pc - 1
-                    if 0 <= kh < 5 and 0 <= kw < 5:
-                        k[:, :, pr, pc, u, v] = weight[:, :, kh, kw]
+    taps = _UNSHUFFLE_TAPS.to(weight.device)
+    padded = F.pad(weight, (1, 1, 1, 1))
+    k = padded[:, :, taps[:, None, :, None], taps[None, :, None, :]]  # (cout, cin, 2, 2, 3, 3)
     return k.reshape(cout, cin * 4, 3, 3)
 
 
