@@ -44,6 +44,7 @@ MAX_INT_DIGITS = 64       # longer integers read as infinity (never a valid valu
 
 # Choices the app offers; tests/test_settings.py checks they match the widgets and core.
 DEVICES = ("auto", "cpu", "cuda", "mps")      # stemsplit.core.engine.device.DEVICE_CHOICES
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # stemsplit.core.engine.precision.PRECISION_CHOICES
 SCALES = ("log", "linear")                    # gui.stem_list scale box
 EXPORT_FORMATS = ("wav", "flac", "aiff")      # gui.export_dialog.FORMATS
 EXPORT_DEPTHS = ("16", "24", "32f")           # gui.export_dialog.DEPTHS
@@ -158,6 +159,7 @@ SCHEMA: dict[str, Setting] = {
     "gui.geometry": Setting(None, _hex_blob),
     "gui.model": Setting(None, _nonempty(100)),  # an unknown name falls back to the first model
     "gui.device": Setting("auto", _one_of(*DEVICES)),
+    "gui.precision": Setting("auto", _one_of(*PRECISIONS)),  # the network's number format
     "gui.scale": Setting("log", _one_of(*SCALES)),
     "gui.opacity": Setting(0.75, _fraction),
     "gui.recent_files": Setting([], _text_list(MAX_RECENT)),

@@ -15,6 +15,7 @@ BAD_VALUES = {
     "gui.geometry": ["01d9d0cbé00", "xyz", "abc", 42, None, ["01d9"], "00" * 5000],
     "gui.model": [7, "", "   ", ["2stems"], {"name": "2stems"}, "x" * 1000, "a\x00b"],
     "gui.device": ["gpu", "CPU", 1, None, ["cpu"], True],
+    "gui.precision": ["BF16", "fp8", "float32", 16, None, ["bf16"]],
     "gui.scale": ["logarithmic", 0, None, ["log"]],
     "gui.opacity": [math.nan, math.inf, -math.inf, -0.1, 1.5, "0.5", True, None, [0.5]],
     "gui.recent_files": ["/a/song.wav", 5, {"a": 1}, None],
@@ -31,7 +32,8 @@ BAD_VALUES = {
 }
 
 DEFAULTS = {
-    "gui.geometry": None, "gui.model": None, "gui.device": "auto", "gui.scale": "log",
+    "gui.geometry": None, "gui.model": None, "gui.device": "auto",
+    "gui.precision": "auto", "gui.scale": "log",
     "gui.opacity": 0.75, "gui.recent_files": [], "gui.follow_playhead": True,
     "playback.device": None, "export.format": "wav", "export.bit_depth": "24",
     "export.rate": 0, "export.folder": None, "export.pattern": "<song> - <stem>",
@@ -42,6 +44,7 @@ GOOD_VALUES = {
     "gui.geometry": "01d9d0cb00030000",
     "gui.model": "4stems",
     "gui.device": "cpu",
+    "gui.precision": "bf16",
     "gui.scale": "linear",
     "gui.opacity": 0.4,
     "gui.recent_files": ["/music/a.wav", "/music/b.flac"],
@@ -176,11 +179,14 @@ def test_the_schema_choices_match_what_the_app_offers():
     pytest.importorskip("PySide6")
     from stemsplit.core.audio.export import DEFAULT_PATTERN
     from stemsplit.core.engine.device import DEVICE_CHOICES
+    from stemsplit.core.engine.precision import PRECISION_CHOICES
     from stemsplit.gui.export import dialog as export_dialog
     from stemsplit.gui.preferences import MAX_RECENT
+    from stemsplit.gui.run.panel import PRECISION_LABELS
     from stemsplit.settings import SCHEMA
 
     assert settings.DEVICES == DEVICE_CHOICES
+    assert settings.PRECISIONS == PRECISION_CHOICES == tuple(PRECISION_LABELS)
     assert settings.EXPORT_FORMATS == tuple(v for v, _ in export_dialog.FORMATS)
     assert settings.EXPORT_DEPTHS == tuple(v for v, _ in export_dialog.DEPTHS)
     assert settings.EXPORT_RATES == tuple(v for v, _ in export_dialog.RATES)

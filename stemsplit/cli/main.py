@@ -38,6 +38,10 @@ def build_separate_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentP
                    help="16 (TPDF-dithered), 24 or 32f float (default: 24)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
                    help="where the network runs (default: auto = CUDA, then MPS, then CPU)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
+                   help="the network's number format (default: auto = bf16 on CPUs with native "
+                        "bf16 units and on GPUs that have it, fp16 on other GPUs, else fp32); "
+                        "STFT and masks stay fp32")
     p.add_argument("--stems", default=None,
                    help="comma-separated stems to write (default: all), e.g. vocals")
     p.add_argument("--overwrite", action="store_true",

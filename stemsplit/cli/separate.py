@@ -143,7 +143,7 @@ class _Batch:
                 f"done {shown(job.source.name)} -> {shown(job.out_dir)}{os.sep} "
                 f"({', '.join(s for s in self.wanted if s not in job.kept)}; "
                 f"{format_duration(length)} in {took:.1f} s, {length / max(took, 1e-9):.1f}x "
-                f"real time on {self.separator.device.type})"
+                f"real time on {self.separator.device.type}, {self.separator.precision.name})"
                 + (f"; kept the existing {', '.join(job.kept)} (use --overwrite to replace)"
                    if job.kept else ""))
             self.tally.split += 1
@@ -224,9 +224,12 @@ class _Batch:
         if len(job.kept) == len(outputs) and not _names_need_rate(options):
             raise _AllExist
         if self.separator is None:
+            from stemsplit.core.engine.separator import EngineOptions
             from stemsplit.core.models.registry import load_separator
 
-            self.separator = load_separator(info, device=args.device)
+            self.separator = load_separator(info, device=args.device,
+                                            options=EngineOptions(precision=args.precision))
+            self.progress.message(f"precision: {self.separator.precision.describe()}")
         length = self._separate_one(job, index, seconds)
         if mine is not None:
             from stemsplit.core.audio.song_folder import write_record

@@ -78,6 +78,7 @@ class Session(QObject):
         self.demo_path = ""
         self.model_name = DEFAULT_MODEL
         self.device_name = "auto"
+        self.precision_name = "auto"
         self.device_in_use = ""
         self._user_cancelled = True
         self._loader: LoadThread | None = None
@@ -134,6 +135,10 @@ class Session(QObject):
         if name != self.device_name:
             self.device_name = name
             self.deviceChanged.emit(name)
+
+    def set_precision(self, name: str) -> None:
+        """The network's number format for the next run ("auto", "fp32", "bf16", "fp16")."""
+        self.precision_name = self._cache.precision = name
 
     # -- loading -------------------------------------------------------------------------
 

@@ -68,7 +68,8 @@ def test_separation_shows_every_stems_mask_matching_the_engine(qtbot, window, sh
     with qtbot.waitSignal(session.separationFinished, timeout=RUN_TIMEOUT_MS):
         qtbot.keyClick(window, Qt.Key_Return, Qt.ControlModifier)  # Ctrl+Enter
     assert progress and progress[-1] == 1.0
-    assert window.progress.device.text() == "Device: CPU"
+    # the precision that ran is shown: the window's "auto" resolves as the engine's does
+    assert window.progress.device.text() == f"Device: CPU · {separator.precision.name.upper()}"
     assert session.stems is not None and session.stems.names == list(separator.stems)
     np.testing.assert_allclose(session.stems.mix(), session.audio.samples, atol=1e-4)
 
@@ -186,6 +187,7 @@ def test_choices_and_recent_files_are_remembered(qtbot, app, window, short_clip)
 
     load(qtbot, window, short_clip)
     window.run_panel.deviceChosen.emit("cpu")
+    window.run_panel.precisionChosen.emit("fp32")
     window.stem_list.set_opacity(0.4)
     window.close()
     saved = window.prefs.get("geometry")
@@ -194,6 +196,8 @@ def test_choices_and_recent_files_are_remembered(qtbot, app, window, short_clip)
     qtbot.waitUntil(lambda: again.session.engine_ready, timeout=60_000)
     assert again.session.device_name == "cpu"
     assert again.run_panel.device.currentData() == "cpu"
+    assert again.run_panel.precision.currentData() == "fp32"
+    assert again.session.precision_name == "fp32"
     assert again.view.opacity == 0.4
     # The offscreen screen is too small to compare sizes; the saved geometry must restore.
     assert again.prefs.get("geometry") == saved

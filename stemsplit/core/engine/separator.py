@@ -38,6 +38,9 @@ class EngineOptions:
         shifts: HT-Demucs: random time shifts averaged (demucs's "shift trick";
             each one costs a full pass).
         seed: HT-Demucs: seeds the shifts, so a run is reproducible.
+        precision: the network's number format (``engine.precision``): "auto" (bf16
+            or fp16 where the hardware does it natively, else fp32), "fp32", "bf16",
+            "fp16". STFT, masks and mixing always stay float32.
     """
 
     overlap_s: float = 1.0
@@ -48,6 +51,7 @@ class EngineOptions:
     segment_s: float | None = None
     shifts: int = 0
     seed: int = 0
+    precision: str = "auto"
 
 
 class Separator:
@@ -122,10 +126,12 @@ class BackToSource:
                                               dtype="float32", quality=RESAMPLE_QUALITY)
 
     def push(self, block: np.ndarray, last: bool) -> StemBlock:
-        """``block``: ``(S, 2, n)`` at the model rate."""
+        """``block``: ``(S, 2, n)`` or ``(S-1, 2, n)`` at the model rate (the last stem, if
+        there, is not used)."""
+        block = block[: len(self.stems) - 1]
         if self.channels == 1:
             block = block.mean(axis=1, keepdims=True)
-        others = block[:-1].reshape(-1, block.shape[-1])                   # (S-1)*C rows
+        others = block.reshape(-1, block.shape[-1])                        # (S-1)*C rows
         if self.stream is not None:
             others = self.stream.resample_chunk(np.ascontiguousarray(others.T), last=last).T
         n = others.shape[-1]

@@ -11,6 +11,9 @@ RUNNING_TEXT = "Separating…"
 IDLE_TIP = "Split the song into stems (Ctrl+Enter)"
 RUNNING_TIP = "Separating — Cancel is next to the progress bar below (or press Esc)"
 DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)", "mps": "MPS (Apple GPU)"}
+PRECISION_LABELS = {"auto": "Auto", "fp32": "FP32", "bf16": "BF16", "fp16": "FP16"}
+PRECISION_TIP = ("The network's number format. Auto: bf16 or fp16 where the hardware computes "
+                 "it natively (faster, same quality), else fp32.")
 
 
 class RunPanel(QFrame):
@@ -21,13 +24,15 @@ class RunPanel(QFrame):
     lives with the progress in the status bar (and Esc).
 
     Signals:
-        separateClicked(), openClicked(), modelChosen(name), deviceChosen(name).
+        separateClicked(), openClicked(), modelChosen(name), deviceChosen(name),
+        precisionChosen(name).
     """
 
     separateClicked = Signal()
     openClicked = Signal()
     modelChosen = Signal(str)
     deviceChosen = Signal(str)
+    precisionChosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +66,13 @@ class RunPanel(QFrame):
         self.device.activated.connect(
             lambda _i: self.deviceChosen.emit(self.device.currentData()))
         box.addWidget(self.device)
+        self.precision = QComboBox()
+        self.precision.setToolTip(PRECISION_TIP)
+        for name, label in PRECISION_LABELS.items():
+            self.precision.addItem(label, name)
+        self.precision.activated.connect(
+            lambda _i: self.precisionChosen.emit(self.precision.currentData()))
+        box.addWidget(self.precision)
         self.separate = QPushButton(RUNNING_TEXT)
         self.separate.setObjectName("primary")
         self.separate.setMinimumWidth(self.separate.sizeHint().width())  # no jump when it runs
@@ -93,6 +105,9 @@ class RunPanel(QFrame):
         self.device.setCurrentIndex(max(index, 0))
         self.device.setEnabled(True)
 
+    def set_precision(self, name: str) -> None:
+        self.precision.setCurrentIndex(max(self.precision.findData(name), 0))
+
     def set_song_name(self, name: str) -> None:
         self.song.setText(name or "No song loaded")
         self.song.setToolTip(name)
@@ -105,3 +120,4 @@ class RunPanel(QFrame):
         self.model.setEnabled(not running and self.model.count() > 0
                               and bool(self.model.currentData()))
         self.device.setEnabled(not running and self.device.count() > 1)
+        self.precision.setEnabled(not running)

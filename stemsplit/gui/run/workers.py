@@ -82,17 +82,21 @@ class SeparatorCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._key: tuple[str, str] | None = None
+        self._key: tuple[str, str, str] | None = None
         self._separator = None
+        self.precision = "auto"  # the network's number format (engine.precision), from the session
 
     def get(self, model: str, device: str):
+        from stemsplit.core.engine.separator import EngineOptions
         from stemsplit.core.models.registry import load_separator
 
         with self._lock:
-            if self._key != (model, device) or self._separator is None:
+            key = (model, device, self.precision)
+            if self._key != key or self._separator is None:
                 self._separator = None  # free the old one before loading the new
-                self._separator = load_separator(model=model, device=device)
-                self._key = (model, device)
+                self._separator = load_separator(
+                    model=model, device=device, options=EngineOptions(precision=self.precision))
+                self._key = key
             return self._separator
 
 
@@ -171,7 +175,8 @@ class SeparationThread(QThread):
         if self.cancel.is_set():
             raise Cancelled()
         stems = tuple(separator.stems)
-        self.started_on.emit(separator.device.type, stems)
+        label = f"{separator.device.type} · {separator.precision.name}"  # "cpu · bf16"
+        self.started_on.emit(label, stems)
         out = self.out
         if out is None or set(out) != set(stems):
             out = {s: np.zeros(self.samples.shape, np.float32) for s in stems}
@@ -183,7 +188,7 @@ class SeparationThread(QThread):
             if p.masks is not None:
                 self.masks_ready.emit(patch_from_block(p.masks, self.grids))
             eta = -1.0 if p.eta_s is None else float(p.eta_s)
-            self.progressed.emit(float(p.fraction), eta, p.chunk, p.n_chunks, p.device)
+            self.progressed.emit(float(p.fraction), eta, p.chunk, p.n_chunks, label)
         if self.cancel.is_set():
             raise Cancelled()
         self.finished_stems.emit(StemSet(self.sample_rate, {s: out[s] for s in stems},

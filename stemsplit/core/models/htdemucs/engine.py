@@ -20,6 +20,7 @@ import soxr
 import torch
 
 from stemsplit.core.engine.device import configure_cpu_threads, is_out_of_memory, resolve_device
+from stemsplit.core.engine.precision import Precision, resolve_precision
 from stemsplit.core.engine.separator import (
     RESAMPLE_QUALITY,
     BackToSource,
@@ -60,10 +61,14 @@ class HTDemucsSeparator(Separator):
                                  f"s for {self.info.name}")
         self._place(self.device)
 
-    def _place(self, device: torch.device) -> None:
+    def _place(self, device: torch.device, fallback: bool = False) -> None:
         self.device = device
+        choice = "auto" if fallback and self.options.precision == "fp16" else \
+            self.options.precision
+        self.precision: Precision = resolve_precision(choice, device)
         for model in self.bag.models:
             model.to(device)
+            model.compute_dtype = self.precision.dtype if self.precision.reduced else None
 
     def _forward(self, member: int, x: torch.Tensor, cancel: threading.Event | None
                  ) -> torch.Tensor:
@@ -82,7 +87,7 @@ class HTDemucsSeparator(Separator):
                 if self.device.type == "cpu":
                     raise StemsplitError("out of memory, even on the CPU; try a shorter "
                                          "segment") from exc
-                self._place(torch.device("cpu"))  # retry this segment on the CPU
+                self._place(torch.device("cpu"), fallback=True)  # retry this segment on the CPU
                 configure_cpu_threads()
 
     def iter_separate(self, audio: np.ndarray, sample_rate: int,

@@ -36,6 +36,8 @@ class HTDemucs(nn.Module):
         super().__init__()
         config.check_supported()
         self.config = config
+        # None: float32 throughout; bf16/fp16: the networks run under autocast (set by the engine)
+        self.compute_dtype: torch.dtype | None = None
         self.sources = config.sources
         self.samplerate = config.samplerate
         self.audio_channels = config.audio_channels
@@ -129,7 +131,12 @@ class HTDemucs(nn.Module):
         stdt = mix.std(dim=(1, 2), keepdim=True)
         xt = (mix - meant) / (1e-5 + stdt)
 
-        x, xt = self._encode_transform_decode(x, xt)
+        # Only the networks run in reduced precision (autocast: convolutions, attention
+        # and linear layers); STFT, normalisation and iSTFT stay float32.
+        with torch.autocast(mix.device.type, dtype=self.compute_dtype or torch.float32,
+                            enabled=self.compute_dtype is not None):
+            x, xt = self._encode_transform_decode(x, xt)
+        x, xt = x.float(), xt.float()
 
         n_src = len(self.sources)
         x = x.view(b, n_src, -1, fq, t) * std[:, None] + mean[:, None]

@@ -19,8 +19,9 @@ import soxr
 import torch
 
 from stemsplit.core.engine import dsp
-from stemsplit.core.engine.chunking import crossfade_weights, plan_chunks
+from stemsplit.core.engine.chunking import Chunk, crossfade_weights, plan_chunks
 from stemsplit.core.engine.device import configure_cpu_threads, is_out_of_memory, resolve_device
+from stemsplit.core.engine.precision import Precision, resolve_precision
 from stemsplit.core.engine.separator import (
     RESAMPLE_QUALITY,
     BackToSource,
@@ -31,6 +32,7 @@ from stemsplit.core.engine.separator import (
 )
 from stemsplit.core.errors import Cancelled, StemsplitError
 from stemsplit.core.models.info import ModelInfo
+from stemsplit.core.models.spleeter.fused import FusedStemUNets
 from stemsplit.core.models.spleeter.unet import StemUNets
 from stemsplit.core.models.spleeter.weights import load_into
 from stemsplit.core.stems import MaskBlock, Progress
@@ -59,18 +61,23 @@ class SpleeterSeparator(Separator):
         self._place(self.device)
         self._batch = max(1, self.options.batch_size)
 
-    def _place(self, device: torch.device) -> None:
+    def _place(self, device: torch.device, fallback: bool = False) -> None:
         self.device = device
-        # channels_last makes the CPU convolutions ~1.4x faster (measured, DESIGN.md).
-        self.net.to(device=device, memory_format=torch.channels_last)
-        self.net.prepare_inference()
+        # falling back to the CPU after running out of GPU memory: fp16 has no CPU kernels
+        choice = "auto" if fallback and self.options.precision == "fp16" else \
+            self.options.precision
+        self.precision: Precision = resolve_precision(choice, device)
+        # batch-norm folded, bf16 kernels where native, channels_last (~1.4x on CPUs)
+        self.fused = FusedStemUNets(self.net, self.precision.dtype, device)
         self.window = dsp.hann(self.info.n_fft, device)
 
     # -- one batch of chunks through the network ---------------------------------------
 
     @torch.inference_mode()
     def _run_batch(self, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(B, 2, L)`` audio -> stems ``(S, B, 2, L)`` and display masks ``(S, B, K, T)``."""
+        """``(B, 2, L)`` audio -> all stems but the last ``(S-1, B, 2, L)`` and display masks
+        ``(S, B, K, T)``. The last stem is the input minus the others (``BackToSource``), so
+        its iSTFT would be thrown away."""
         info = self.info
         b, c, length = chunks.shape
         x = torch.from_numpy(chunks).to(self.device)
@@ -78,11 +85,12 @@ class SpleeterSeparator(Separator):
         spec = spec.reshape(b, c, *spec.shape[-2:])                       # (B, 2, K, T)
         mag = spec[:, :, : self.bins].abs().transpose(2, 3).contiguous(
             memory_format=torch.channels_last)                            # (B, 2, T, F)
-        soft = self.net(mag)                                              # (S, B, 2, T, F)
+        soft = self.fused(mag)                                # (S, B, 2, T, F) float32
         masks = dsp.ratio_masks(soft, mag)
         masks = dsp.extend_masks(masks, spec.shape[2], self.options.extension)
         masks = masks.transpose(-1, -2)                                   # (S, B, 2, K, T)
-        audio = dsp.istft(spec.unsqueeze(0) * masks, info.n_fft, info.hop, self.window, length)
+        audio = dsp.istft(spec.unsqueeze(0) * masks[:-1], info.n_fft, info.hop, self.window,
+                          length)
         return audio.cpu().numpy(), masks.mean(dim=2).cpu().numpy()
 
     def _run_batch_safely(self, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -103,7 +111,7 @@ class SpleeterSeparator(Separator):
                 if self._batch > 1:
                     self._batch //= 2
                 elif self.device.type != "cpu":
-                    self._place(torch.device("cpu"))
+                    self._place(torch.device("cpu"), fallback=True)
                     configure_cpu_threads()
                 else:
                     raise StemsplitError("out of memory, even one chunk at a time on the CPU") \
@@ -147,12 +155,8 @@ class SpleeterSeparator(Separator):
             audio_out, masks = self._run_batch_safely(
                 np.stack([slice_padded(stereo, c.start, c.length) for c in batch]))
             for j, c in enumerate(batch):
-                y = audio_out[:, j] * crossfade_weights(c)
-                if tail is not None:
-                    y[..., : c.fade_in] += tail
-                done_end = min(c.start + c.length - c.fade_out, n_model)
-                tail = y[..., c.length - c.fade_out:] if c.fade_out else None
-                block = back.push(y[..., : done_end - c.start], last=c.index == len(chunks) - 1)
+                done, tail = overlap_add(audio_out[:, j], c, tail, n_model)
+                block = back.push(done, last=c.index == len(chunks) - 1)
                 fraction = (c.index + 1) / len(chunks)
                 elapsed = time.perf_counter() - started
                 yield Progress(
@@ -164,3 +168,18 @@ class SpleeterSeparator(Separator):
                                     info.hop / info.sample_rate,
                                     info.sample_rate / info.n_fft),
                 )
+
+
+def overlap_add(audio: np.ndarray, c: Chunk, tail: np.ndarray | None, total: int
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Cross-fade chunk ``c``'s ``(S, 2, L)`` stems onto the previous chunk's ``tail``.
+
+    Returns the finished samples (up to where the next chunk's fade begins, or the
+    end of the signal of ``total`` samples) and the weighted tail to hand on.
+    """
+    y = audio * crossfade_weights(c)
+    if tail is not None:
+        y[..., : c.fade_in] += tail
+    done_end = min(c.start + c.length - c.fade_out, total)
+    return y[..., : done_end - c.start], (y[..., c.length - c.fade_out:] if c.fade_out else None)
+

@@ -64,56 +64,42 @@ class _Crop(nn.Module):
 
 
 # Which tap of a 5-tap stride-2 transposed kernel feeds each tap of a 3-tap window,
-# for the two output phases left after the crop (row 2a uses 3,1; row 2a+1 uses 4,2,0).
-_PHASE_TAPS = ((3, 1, None), (4, 2, 0))
+# for the two output phases left after the crop (row 2a uses 3,1; row 2a+1 uses 4,2,0);
+# 5 is a zero tap padded on.
+_PHASE_TAPS = torch.tensor([[3, 1, 5], [4, 2, 0]])
+# Tap 2u + p - 1 of a 5x5 kernel for window tap u at input phase p, shifted by the
+# zero tap padded before it (-1 becomes 0).
+_UNSHUFFLE_TAPS = torch.tensor([[2 * u + p for u in range(3)] for p in range(2)])
 
 
 def phase_kernel(weight: torch.Tensor) -> torch.Tensor:
-    """Rewrite a ``(cin, cout, 5, 5)`` stride-2 transposed-conv kernel for :func:`phase_conv`.
+    """Rewrite a ``(cin, cout, 5, 5)`` stride-2 transposed-conv kernel for a plain convolution.
 
     ConvTranspose2d(k=5, s=2) followed by the 1-before/2-after crop equals a 3x3
-    stride-1 convolution with 4*cout outputs (one per output phase) followed by
-    pixel_shuffle(2). CPU backends run that 1.5-2x faster than the transposed conv.
+    stride-1 convolution with 4*cout outputs (one per output phase, channel
+    ``4 c + 2 p + q``) followed by pixel_shuffle(2). CPU backends run that 1.5-2x
+    faster than the transposed conv.
     """
     cin, cout = weight.shape[:2]
-    k = weight.new_zeros(cout, 2, 2, cin, 3, 3)
-    for pr, rows in enumerate(_PHASE_TAPS):
-        for pc, cols in enumerate(_PHASE_TAPS):
-            for u, kh in enumerate(rows):
-                for v, kw in enumerate(cols):
-                    if kh is not None and kw is not None:
-                        k[:, pr, pc, :, u, v] = weight[:, :, kh, kw].t()
-    return k.reshape(cout * 4, cin, 3, 3)
-
-
-def phase_conv(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """``(B, cin, H, W)`` -> ``(B, cout, 2H, 2W)``: transposed conv + crop, as a plain conv."""
-    return F.pixel_shuffle(F.conv2d(x, kernel, bias, padding=1), 2)
+    taps = _PHASE_TAPS.to(weight.device)
+    padded = F.pad(weight, (0, 1, 0, 1))
+    k = padded[:, :, taps[:, None, :, None], taps[None, :, None, :]]  # (cin, cout, 2, 2, 3, 3)
+    return k.permute(1, 2, 3, 0, 4, 5).reshape(cout * 4, cin, 3, 3)
 
 
 def unshuffle_kernel(weight: torch.Tensor) -> torch.Tensor:
-    """Rewrite a ``(cout, cin, 5, 5)`` stride-2 "same" kernel for :func:`unshuffle_conv`.
+    """Rewrite a ``(cout, cin, 5, 5)`` stride-2 "same" kernel for a plain convolution.
 
     Padding 1-before/2-after then a 5x5 stride-2 convolution equals pixel_unshuffle(2)
-    then a 3x3 stride-1 convolution over 4*cin channels: tap u of the 3x3 window
-    at input phase p is tap 2u + p - 1 of the 5x5 kernel. This skips the padded
-    copy and uses the CPU's fastest convolution kernels.
+    (channel ``4 c + 2 p + q``) then a 3x3 stride-1 convolution over 4*cin channels:
+    tap u of the 3x3 window at input phase p is tap 2u + p - 1 of the 5x5 kernel.
+    This skips the padded copy and uses the CPU's fastest convolution kernels.
     """
     cout, cin = weight.shape[:2]
-    k = weight.new_zeros(cout, cin, 2, 2, 3, 3)
-    for pr in range(2):
-        for pc in range(2):
-            for u in range(3):
-                for v in range(3):
-                    kh, kw = 2 * u + pr - 1, 2 * v + pc - 1
-                    if 0 <= kh < 5 and 0 <= kw < 5:
-                        k[:, :, pr, pc, u, v] = weight[:, :, kh, kw]
+    taps = _UNSHUFFLE_TAPS.to(weight.device)
+    padded = F.pad(weight, (1, 1, 1, 1))
+    k = padded[:, :, taps[:, None, :, None], taps[None, :, None, :]]  # (cout, cin, 2, 2, 3, 3)
     return k.reshape(cout, cin * 4, 3, 3)
-
-
-def unshuffle_conv(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """``(B, cin, H, W)`` -> ``(B, cout, H/2, W/2)``; H and W must be even."""
-    return F.conv2d(F.pixel_unshuffle(x, 2), kernel, bias, padding=1)
 
 
 class UNet(nn.Module):
@@ -146,45 +132,13 @@ class UNet(nn.Module):
         skips = []
         h = x
         for i in range(1, 7):
-            conv = self._down(i, h)
+            conv = getattr(self, f"down{i}_conv")(h)
             skips.append(conv)  # the skip takes the conv output before batch-norm
             h = getattr(self, f"down{i}_act")(conv)
-        u = self._up(1, skips[5])  # the bottleneck's activation is unused, as in Spleeter
+        u = self.up1(skips[5])  # the bottleneck's activation is unused, as in Spleeter
         for i, skip in zip(range(2, 7), reversed(skips[:5]), strict=True):
-            u = self._up(i, torch.cat([skip, u], dim=1))
+            u = getattr(self, f"up{i}")(torch.cat([skip, u], dim=1))
         return self.up7(u)
-
-    def _down(self, i: int, x: torch.Tensor) -> torch.Tensor:
-        kernel = getattr(self, f"_down_kernel{i}", None)
-        if kernel is None or self.training:
-            return getattr(self, f"down{i}_conv")(x)
-        return unshuffle_conv(x, kernel, getattr(self, f"_down_bias{i}"))
-
-    def _up(self, i: int, x: torch.Tensor) -> torch.Tensor:
-        block = getattr(self, f"up{i}")
-        kernel = getattr(self, f"_phase_kernel{i}", None)
-        if kernel is None or self.training:
-            return block(x)
-        h = phase_conv(x, kernel, getattr(self, f"_phase_bias{i}"))
-        return block[3](block[2](h))
-
-    def prepare_inference(self) -> None:
-        """Precompute the fast encoder and decoder kernels from the loaded weights (call
-        after loading and after every move to another device)."""
-        for i in range(1, 7):
-            conv = getattr(self, f"down{i}_conv")[1]
-            with torch.no_grad():
-                kernel = unshuffle_kernel(conv.weight.detach()).contiguous(
-                    memory_format=torch.channels_last)
-            self.register_buffer(f"_down_kernel{i}", kernel, persistent=False)
-            self.register_buffer(f"_down_bias{i}", conv.bias.detach().clone(), persistent=False)
-            conv = getattr(self, f"up{i}")[0]
-            with torch.no_grad():
-                kernel = phase_kernel(conv.weight.detach()).contiguous(
-                    memory_format=torch.channels_last)
-                bias = conv.bias.detach().repeat_interleave(4)
-            self.register_buffer(f"_phase_kernel{i}", kernel, persistent=False)
-            self.register_buffer(f"_phase_bias{i}", bias, persistent=False)
 
 
 class StemUNets(nn.Module):
@@ -194,10 +148,6 @@ class StemUNets(nn.Module):
         super().__init__()
         self.config = config
         self.nets = nn.ModuleList(UNet(config) for _ in range(n_stems))
-
-    def prepare_inference(self) -> None:
-        for net in self.nets:
-            net.prepare_inference()
 
     def forward(self, mag: torch.Tensor) -> torch.Tensor:
         out = torch.stack([net(mag) for net in self.nets])

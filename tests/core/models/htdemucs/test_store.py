@@ -74,7 +74,9 @@ def test_accepted_download_installs_and_separates_like_demucs(release, checkpoin
 
     audio = demo_audio.samples[:, : 5 * 44100]
     seen = []
-    stems = load_separator("htdemucs", device="cpu").separate(audio, 44100, on_progress=seen.append)
+    # fp32: the port's bar; bf16 is held to demucs in test_port.py
+    separator = load_separator("htdemucs", device="cpu", options=EngineOptions(precision="fp32"))
+    stems = separator.separate(audio, 44100, on_progress=seen.append)
     assert stems.names == list(pretrained.FOUR)
     # the reference pipeline: demucs's front-end normalisation around apply_model
     mix = torch.from_numpy(audio)
