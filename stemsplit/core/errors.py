@@ -22,3 +22,7 @@ class Cancelled(StemsplitError):
 
     def __init__(self, message: str = "Cancelled") -> None:
         super().__init__(message)
+
+
+class DatasetError(StemsplitError):
+    """A folder of reference stems (or of estimates) cannot be scored as it is."""
