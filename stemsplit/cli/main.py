@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stemsplit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     build_separate_parser(sub)
+    from stemsplit.cli.evaluate import add_evaluate_command
+
+    add_evaluate_command(sub)
     try:
         from stemsplit.cli.models import add_models_command
     except ImportError:  # model management not available in this build
@@ -87,7 +90,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"separate", "models"}
+    commands = {"separate", "models", "evaluate"}
     if argv and argv[0] in commands:
         args = build_parser().parse_args(argv)
         from stemsplit.cli.signals import describe, exit_code, terminate_as_interrupt

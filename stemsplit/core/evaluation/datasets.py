@@ -267,12 +267,29 @@ def _channel_word(n: int) -> str:
     return {1: "mono", 2: "stereo"}.get(n, f"{n} channels")
 
 
+def find_estimates(folder: str | Path, track: str) -> dict[str, Path]:
+    """Stem -> file of the estimates another tool wrote for ``track``.
+
+    Looks in ``folder/<track>/`` (museval's layout), ``folder/<track>.stem/`` (what
+    ``stemsplit separate`` writes for a ``.stem.mp4``), then ``folder`` itself.
+    """
+    folder = Path(folder)
+    for place in (folder / track, folder / f"{track}.stem", folder):
+        if place.is_dir():
+            found = {p.stem.lower(): p for p in sorted(place.iterdir())
+                     if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+                     and p.stem.lower() not in MIX_NAMES}
+            if found:
+                return found
+    return {}
+
+
 def load_estimates(folder: str | Path, track: str, stems: tuple[str, ...], sample_rate: int,
                    shape: tuple[int, int]) -> dict[str, np.ndarray]:
-    """Estimates another tool wrote for ``track``: ``folder/<track>/<stem>.<ext>``.
+    """Estimates another tool wrote for ``track`` (see :func:`find_estimates`).
 
-    ``folder`` may also hold the stem files itself (one track). As museval does,
-    estimates longer than the reference are cut and shorter ones padded with zeros.
+    As museval does, estimates longer than the reference are cut and shorter ones
+    padded with zeros.
 
     Args:
         shape: the references' ``(channels, samples)``.
@@ -280,19 +297,11 @@ def load_estimates(folder: str | Path, track: str, stems: tuple[str, ...], sampl
     Raises:
         DatasetError: no estimate of a stem, or one at another rate or channel count.
     """
-    folder = Path(folder)
-    candidates = [folder / track, folder / f"{track}.stem", folder]
-    found: dict[str, Path] = {}
-    for place in candidates:
-        if place.is_dir():
-            found = {p.stem.lower(): p for p in sorted(place.iterdir())
-                     if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS}
-            if any(s in found for s in stems):
-                break
+    found = find_estimates(folder, track)
     missing = [s for s in stems if s not in found]
     if missing:
         raise DatasetError(f"{track}: no estimate of {', '.join(missing)} in "
-                           f"{folder / track} (expected files like {missing[0]}.wav)")
+                           f"{Path(folder) / track} (expected files like {missing[0]}.wav)")
     out = {}
     for stem in stems:
         try:
