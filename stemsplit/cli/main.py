@@ -44,6 +44,9 @@ def build_separate_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentP
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing stems (default: keep them, write only the "
                         "missing ones; skip songs whose stems all exist)")
+    p.add_argument("--wiener", type=int, default=None, metavar="N",
+                   help="refine the stems with N EM iterations of a multichannel Wiener "
+                        "filter (0: off; default: the model's own, off for every model)")
     p.add_argument("--downmix", action="store_true",
                    help="fold files with more than two channels to stereo instead of refusing")
     from stemsplit.cli.export import add_export_arguments
@@ -77,9 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 def build_gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stemsplit",
-        usage="stemsplit [FILE] | stemsplit separate ... | stemsplit models ...",
+        usage="stemsplit [FILE] | stemsplit separate ... | stemsplit models ... | "
+              "stemsplit evaluate ...",
         description="Open the stemsplit window, optionally with FILE loaded. "
-                    "Commands: 'separate' (headless batch splitting), 'models' (manage models). "
+                    "Commands: 'separate' (headless batch splitting), 'models' (manage models), "
+                    "'evaluate' (score separations against reference stems). "
                     "'stemsplit COMMAND --help' for details.")
     parser.add_argument("files", nargs="*", help="a song to open")
     parser.add_argument("--version", action="version", version=f"stemsplit {__version__}")
@@ -221,6 +226,8 @@ def run_separate(args: argparse.Namespace) -> int:
         info = get_model(args.model)
         options = output_options_from_args(args)
         wanted = _parse_stems(args.stems, info.stems)
+        if args.wiener is not None and not 0 <= args.wiener <= 20:
+            raise StemsplitError(f"--wiener takes 0 to 20 iterations, not {args.wiener}")
         stem_paths(options, args.output, "song", wanted, info.stems, info.name, 44100)  # clashes
         if not info.is_installed():
             raise StemsplitError(f"the {info.name} model is not installed; install it with "
@@ -313,9 +320,11 @@ def _is_input_error(exc: Exception) -> bool:
 
 
 def _make_separator(args: argparse.Namespace, info):
+    from stemsplit.core.engine.separator import EngineOptions
     from stemsplit.core.models.registry import load_separator
 
-    return load_separator(info, device=args.device)
+    return load_separator(info, device=args.device,
+                          options=EngineOptions(wiener_iterations=args.wiener))
 
 
 def _output_paths(options, job: Job, wanted, info, sample_rate: int) -> dict[str, Path]:

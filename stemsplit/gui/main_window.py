@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         rp.separateClicked.connect(self.separate)
         rp.modelChosen.connect(self._choose_model)
         rp.deviceChosen.connect(self._choose_device)
+        rp.wienerToggled.connect(self._choose_wiener)
         self.progress.cancelClicked.connect(self.cancel)
         self.drop_hint.openClicked.connect(self.open_dialog)
         self.drop_hint.demoClicked.connect(self.open_demo)
@@ -180,6 +181,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(QByteArray.fromHex(geometry.encode("ascii")))
         self.session.set_model(self.prefs.get("model", self.session.model_name))
         self.session.set_device(self.prefs.get("device", "auto"))
+        self.run_panel.wiener.setChecked(self.prefs.get("wiener", False) is True)
         scale = self.prefs.get("scale", "log")
         self.stem_list.set_scale(scale if scale in ("log", "linear") else "log")
         self.view.set_scale(self.stem_list.scale.currentData())
@@ -345,6 +347,10 @@ class MainWindow(QMainWindow):
     def _choose_device(self, name: str) -> None:
         self.session.set_device(name)
         self.prefs.set("device", name)
+
+    def _choose_wiener(self, on: bool) -> None:
+        self.session.set_wiener(on)
+        self.prefs.set("wiener", on)
 
     def _set_scale(self, scale: str) -> None:
         self.view.set_scale(scale)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import soxr
@@ -74,6 +74,10 @@ class Separator:
         """EM iterations of the Wiener post-filter this separator applies (0: none)."""
         n = self.options.wiener_iterations
         return max(0, int(getattr(self.info, "wiener_iterations", 0) if n is None else n))
+
+    def set_wiener(self, iterations: int | None) -> None:
+        """Change the Wiener post-filter for the next runs, without reloading the model."""
+        self.options = replace(self.options, wiener_iterations=iterations)
 
     def iter_separate(self, audio: np.ndarray, sample_rate: int,
                       cancel: threading.Event | None = None) -> Iterator[Progress]:
