@@ -165,6 +165,7 @@ SCHEMA: dict[str, Setting] = {
     "gui.recent_files": Setting([], _text_list(MAX_RECENT)),
     # playback (gui/playback/glue.py, playback/devices.py)
     "gui.follow_playhead": Setting(True, _bool),
+    "gui.wiener": Setting(False, _bool),
     "playback.device": Setting(None, _optional_name),
     # export dialog (gui/export/dialog.py)
     "export.format": Setting("wav", _one_of(*EXPORT_FORMATS)),

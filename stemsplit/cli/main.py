@@ -47,6 +47,9 @@ def build_separate_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentP
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing stems (default: keep them, write only the "
                         "missing ones; skip songs whose stems all exist)")
+    p.add_argument("--wiener", type=int, default=None, metavar="N",
+                   help="refine the stems with N EM iterations of a multichannel Wiener "
+                        "filter (0: off; default: the model's own, off for every model)")
     p.add_argument("--downmix", action="store_true",
                    help="fold files with more than two channels to stereo instead of refusing")
     from stemsplit.cli.export import add_export_arguments
@@ -73,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stemsplit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     build_separate_parser(sub)
+    from stemsplit.cli.evaluate import add_evaluate_command
+
+    add_evaluate_command(sub)
     try:
         from stemsplit.cli.models import add_models_command
     except ImportError:  # model management not available in this build
@@ -85,9 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
 def build_gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stemsplit",
-        usage="stemsplit [FILE] | stemsplit separate ... | stemsplit models ...",
+        usage="stemsplit [FILE] | stemsplit separate ... | stemsplit models ... | "
+              "stemsplit evaluate ...",
         description="Open the stemsplit window, optionally with FILE loaded. "
-                    "Commands: 'separate' (headless batch splitting), 'models' (manage models). "
+                    "Commands: 'separate' (headless batch splitting), 'models' (manage models), "
+                    "'evaluate' (score separations against reference stems). "
                     "'stemsplit COMMAND --help' for details.")
     parser.add_argument("files", nargs="*", help="a song to open")
     parser.add_argument("--version", action="version", version=f"stemsplit {__version__}")
@@ -101,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from stemsplit.logfile import setup as log_to_file
 
     log_to_file()  # window and commands alike: "details are in the log" names the file
-    commands = {"separate", "models"}
+    commands = {"separate", "models", "evaluate"}
     if argv and argv[0] in commands:
         from stemsplit.cli.console import guarded_output
 

@@ -58,6 +58,8 @@ def run_separate(args: argparse.Namespace) -> int:
             info = get_model(args.model)
             options = output_options_from_args(args)
             wanted = parse_stems(args.stems, info.stems)
+            if args.wiener is not None and not 0 <= args.wiener <= 20:
+                raise StemsplitError(f"--wiener takes 0 to 20 iterations, not {args.wiener}")
             stem_paths(options, args.output, "song", wanted, info.stems, info.name, 44100)
             if not info.is_installed():
                 raise StemsplitError(f"the {info.name} model is not installed; install it "
@@ -228,7 +230,8 @@ class _Batch:
             from stemsplit.core.models.registry import load_separator
 
             self.separator = load_separator(info, device=args.device,
-                                            options=EngineOptions(precision=args.precision))
+                                            options=EngineOptions(precision=args.precision,
+                                                                  wiener_iterations=args.wiener))
             self.progress.message(f"precision: {self.separator.precision.describe()}")
         length = self._separate_one(job, index, seconds)
         if mine is not None:

@@ -62,3 +62,7 @@ def shown(value: object) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+class DatasetError(StemsplitError):
+    """A folder of reference stems (or of estimates) cannot be scored as it is."""

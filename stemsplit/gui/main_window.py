@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         rp.modelChosen.connect(self._choose_model)
         rp.deviceChosen.connect(self._choose_device)
         rp.precisionChosen.connect(self._choose_precision)
+        rp.wienerToggled.connect(self._choose_wiener)
         self.progress.cancelClicked.connect(self.cancel)
         self.drop_hint.openClicked.connect(self.open_dialog)
         self.drop_hint.demoClicked.connect(self.open_demo)
@@ -183,6 +184,7 @@ class MainWindow(QMainWindow):
         self.session.set_device(self.prefs.get("device", "auto"))
         self.session.set_precision(self.prefs.get("precision", "auto"))
         self.run_panel.set_precision(self.prefs.get("precision", "auto"))
+        self.run_panel.wiener.setChecked(self.prefs.get("wiener", False) is True)
         scale = self.prefs.get("scale", "log")
         self.stem_list.set_scale(scale if scale in ("log", "linear") else "log")
         self.view.set_scale(self.stem_list.scale.currentData())
@@ -353,6 +355,9 @@ class MainWindow(QMainWindow):
     def _choose_precision(self, name: str) -> None:
         self.session.set_precision(name)
         self.prefs.set("precision", name)
+    def _choose_wiener(self, on: bool) -> None:
+        self.session.set_wiener(on)
+        self.prefs.set("wiener", on)
 
     def _set_scale(self, scale: str) -> None:
         self.view.set_scale(scale)

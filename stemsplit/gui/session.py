@@ -79,6 +79,7 @@ class Session(QObject):
         self.model_name = DEFAULT_MODEL
         self.device_name = "auto"
         self.precision_name = "auto"
+        self.wiener = False  # the Wiener post-filter (one EM iteration) after the model
         self.device_in_use = ""
         self._user_cancelled = True
         self._loader: LoadThread | None = None
@@ -130,6 +131,10 @@ class Session(QObject):
         if name != self.model_name:
             self.model_name = name
             self.modelChanged.emit(name)
+
+    def set_wiener(self, on: bool) -> None:
+        """Refine the next runs' stems with the Wiener post-filter."""
+        self.wiener = bool(on)
 
     def set_device(self, name: str) -> None:
         if name != self.device_name:
@@ -245,7 +250,8 @@ class Session(QObject):
             self.masks, self.partial_stems = self._run_masks, self._run_stems
         runner = SeparationThread(self.audio.samples, self.audio.sample_rate, self.model_name,
                                   self.device_name, self.display.grids, self._cache,
-                                  self._run_stems, self)
+                                  self._run_stems, self,
+                                  wiener_iterations=1 if self.wiener else 0)
         runner.available.connect(self._on_available)
         runner.started_on.connect(self._on_run_started)
         runner.progressed.connect(self._on_progress)

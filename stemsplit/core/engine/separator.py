@@ -1,7 +1,8 @@
 """What every model family's engine shares: options, input checks, the way back to the source.
 
 A family's engine (``models.spleeter.engine``, ``models.htdemucs.engine``) subclasses
-``Separator`` and implements ``iter_separate``; ``models.registry.load_separator``
+``Separator`` and implements ``_iter_stems``; ``Separator.iter_separate`` adds what
+every family shares (the Wiener post-filter); ``models.registry.load_separator``
 builds the right one for a model. The engine knows no model family.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import soxr
@@ -41,6 +42,9 @@ class EngineOptions:
         precision: the network's number format (``engine.precision``): "auto" (bf16
             or fp16 where the hardware does it natively, else fp32), "fp32", "bf16",
             "fp16". STFT, masks and mixing always stay float32.
+        wiener_iterations: EM iterations of the multichannel Wiener post-filter
+            (``engine.postfilter``) applied to any family's stems; 0 turns it off,
+            None leaves it to the model (``ModelInfo.wiener_iterations``).
     """
 
     overlap_s: float = 1.0
@@ -52,23 +56,54 @@ class EngineOptions:
     shifts: int = 0
     seed: int = 0
     precision: str = "auto"
+    wiener_iterations: int | None = None
 
 
 class Separator:
     """Holds a model on a device and separates audio with it (one subclass per family).
 
-    Subclasses set ``info`` (the model's ``ModelInfo``) and implement ``iter_separate``.
+    Subclasses set ``info`` (the model's ``ModelInfo``) and ``options`` and implement
+    ``_iter_stems``.
     """
 
     info: object
+    options: EngineOptions
 
     @property
     def stems(self) -> tuple[str, ...]:
         return self.info.stems
 
+    @property
+    def wiener_iterations(self) -> int:
+        """EM iterations of the Wiener post-filter this separator applies (0: none)."""
+        n = self.options.wiener_iterations
+        return max(0, int(getattr(self.info, "wiener_iterations", 0) if n is None else n))
+
+    def set_wiener(self, iterations: int | None) -> None:
+        """Change the Wiener post-filter for the next runs, without reloading the model."""
+        self.options = replace(self.options, wiener_iterations=iterations)
+
     def iter_separate(self, audio: np.ndarray, sample_rate: int,
                       cancel: threading.Event | None = None) -> Iterator[Progress]:
-        """Separate ``(channels, samples)`` audio, yielding Progress records (see subclasses)."""
+        """Separate ``(channels, samples)`` audio, yielding Progress records.
+
+        The stem blocks of all records, concatenated, cover the input exactly once,
+        in order, and sum to it. See the family's ``_iter_stems`` for the rest.
+        """
+        stream = self._iter_stems(audio, sample_rate, cancel)
+        iterations = self.wiener_iterations
+        if iterations <= 0:
+            yield from stream
+            return
+        from stemsplit.core.engine.postfilter import WienerStage
+
+        stage = WienerStage(check_input(audio, sample_rate), self.stems, iterations,
+                            sample_rate)
+        for p in stream:
+            yield stage.apply(p)
+
+    def _iter_stems(self, audio: np.ndarray, sample_rate: int,
+                    cancel: threading.Event | None = None) -> Iterator[Progress]:
         raise NotImplementedError
 
     def separate(self, audio: np.ndarray, sample_rate: int,

@@ -133,8 +133,10 @@ class SeparationThread(QThread):
 
     def __init__(self, samples: np.ndarray, sample_rate: int, model: str, device: str,
                  grids: dict[str, DisplayGrid], cache: SeparatorCache,
-                 out: dict[str, np.ndarray] | None = None, parent=None) -> None:
+                 out: dict[str, np.ndarray] | None = None, parent=None,
+                 wiener_iterations: int | None = None) -> None:
         super().__init__(parent)
+        self.wiener_iterations = wiener_iterations
         # Filled in place as chunks finish, so playback can follow the run.
         self.out = out
         self.samples = samples
@@ -172,6 +174,7 @@ class SeparationThread(QThread):
         from stemsplit.core.stems import StemSet
 
         separator = self.cache.get(self.model, self.device)
+        separator.set_wiener(self.wiener_iterations)
         if self.cancel.is_set():
             raise Cancelled()
         stems = tuple(separator.stems)

@@ -90,8 +90,8 @@ class HTDemucsSeparator(Separator):
                 self._place(torch.device("cpu"), fallback=True)  # retry this segment on the CPU
                 configure_cpu_threads()
 
-    def iter_separate(self, audio: np.ndarray, sample_rate: int,
-                      cancel: threading.Event | None = None) -> Iterator[Progress]:
+    def _iter_stems(self, audio: np.ndarray, sample_rate: int,
+                    cancel: threading.Event | None = None) -> Iterator[Progress]:
         """Separate ``(channels, samples)`` audio, yielding a Progress per network call.
 
         Mono is separated as dual-mono and returned mono. The stem blocks of all

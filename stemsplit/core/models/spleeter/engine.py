@@ -119,8 +119,8 @@ class SpleeterSeparator(Separator):
 
     # -- the public iterator -------------------------------------------------------------
 
-    def iter_separate(self, audio: np.ndarray, sample_rate: int,
-                      cancel: threading.Event | None = None) -> Iterator[Progress]:
+    def _iter_stems(self, audio: np.ndarray, sample_rate: int,
+                    cancel: threading.Event | None = None) -> Iterator[Progress]:
         """Separate ``(channels, samples)`` audio, yielding a Progress per finished chunk.
 
         Mono is separated as dual-mono and returned mono. The stem blocks of all
