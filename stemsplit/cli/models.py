@@ -80,7 +80,9 @@ def _list(out: TextIO) -> int:
     from stemsplit.core.models.registry import list_models
 
     pending: list[str] = []
-    for info in list_models():
+    models = list_models()
+    width = max(len(m.name) for m in models)
+    for info in models:
         if info.archive is None:
             status = "built in"
         elif info.is_installed():
@@ -88,11 +90,11 @@ def _list(out: TextIO) -> int:
         else:
             size = f", ~{info.download_mb} MB" if info.download_mb else ""
             status = f"not installed (stemsplit models install {info.name}{size})"
-        print(f"{info.name:11} {', '.join(info.stems):40} {status}", file=out)
+        print(f"{info.name:{width}} {', '.join(info.stems):40} {status}", file=out)
         if info.licence_key is not None:
             accepted = licences.is_accepted(info.licence_key)
             state = "accepted" if accepted else "to accept before downloading: --accept-licence"
-            print(f"{'':11} licence: {info.licence} ({state})", file=out)
+            print(f"{'':{width}} licence: {info.licence} ({state})", file=out)
             terms = info.licence_terms or info.licence
             if not accepted and terms not in pending:
                 pending.append(terms)
