@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_models_command(sub)
+    from stemsplit.cli.train import add_train_command
+
+    add_train_command(sub)
     return parser
 
 
@@ -87,7 +90,7 @@ def build_gui_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"separate", "models"}
+    commands = {"separate", "models", "train"}
     if argv and argv[0] in commands:
         args = build_parser().parse_args(argv)
         from stemsplit.cli.signals import describe, exit_code, terminate_as_interrupt

@@ -34,6 +34,8 @@ class ModelInfo:
         licence_terms: the full terms to show before the first download.
         licence_key: None when nothing needs accepting; else the key under which
             acceptance is recorded (``core.licences``).
+        summary: one more line for ``stemsplit models list`` (a trained model's
+            base, data and validation SDR).
     """
 
     name: str
@@ -53,3 +55,4 @@ class ModelInfo:
     family: str = "spleeter"
     licence_terms: str | None = None
     licence_key: str | None = None
+    summary: str | None = None
