@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_models_command(sub)
+    from stemsplit.cli.train import add_train_command
+
+    add_train_command(sub)
     return parser
 
 
@@ -92,10 +95,11 @@ def build_gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stemsplit",
         usage="stemsplit [FILE] | stemsplit separate ... | stemsplit models ... | "
-              "stemsplit evaluate ...",
+              "stemsplit evaluate ... | stemsplit train ...",
         description="Open the stemsplit window, optionally with FILE loaded. "
                     "Commands: 'separate' (headless batch splitting), 'models' (manage models), "
-                    "'evaluate' (score separations against reference stems). "
+                    "'evaluate' (score separations against reference stems), 'train' (fine-tune "
+                    "a model on your own stems). "
                     "'stemsplit COMMAND --help' for details.")
     parser.add_argument("files", nargs="*", help="a song to open")
     parser.add_argument("--version", action="version", version=f"stemsplit {__version__}")
@@ -109,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     from stemsplit.logfile import setup as log_to_file
 
     log_to_file()  # window and commands alike: "details are in the log" names the file
-    commands = {"separate", "models", "evaluate"}
+    commands = {"separate", "models", "evaluate", "train"}
     if argv and argv[0] in commands:
         from stemsplit.cli.console import guarded_output
 

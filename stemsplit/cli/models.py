@@ -83,7 +83,9 @@ def _list(out: TextIO) -> int:
     models = list_models()
     width = max(len(m.name) for m in models)
     for info in models:
-        if info.archive is None:
+        if info.summary is not None:
+            status = "trained"
+        elif info.archive is None:
             status = "built in"
         elif info.is_installed():
             status = "installed"
@@ -91,6 +93,8 @@ def _list(out: TextIO) -> int:
             size = f", ~{info.download_mb} MB" if info.download_mb else ""
             status = f"not installed (stemsplit models install {info.name}{size})"
         print(f"{info.name:{width}} {', '.join(info.stems):40} {status}", file=out)
+        if info.summary is not None:
+            print(f"{'':{width}} {info.summary}", file=out)
         if info.licence_key is not None:
             accepted = licences.is_accepted(info.licence_key)
             state = "accepted" if accepted else "to accept before downloading: --accept-licence"

@@ -36,6 +36,8 @@ class ModelInfo:
             acceptance is recorded (``core.licences``).
         wiener_iterations: the Wiener post-filter's default for this model (0: off);
             on only where ``stemsplit evaluate`` measured that it raises SDR.
+        summary: one more line for ``stemsplit models list`` (a trained model's
+            base, data and validation SDR).
     """
 
     name: str
@@ -56,3 +58,4 @@ class ModelInfo:
     licence_terms: str | None = None
     licence_key: str | None = None
     wiener_iterations: int = 0
+    summary: str | None = None

@@ -15,7 +15,7 @@ from pathlib import Path
 from stemsplit.core.errors import ModelError
 from stemsplit.core.models import licences
 from stemsplit.core.models import store as model_store
-from stemsplit.core.models.registry import ModelInfo, get_model
+from stemsplit.core.models.registry import ModelInfo, builtin_names, get_model
 
 
 def _downloadable(name: str) -> ModelInfo:
@@ -55,7 +55,11 @@ def install(name: str, source: Path | Sequence[Path] | None = None, progress=Non
 
 
 def remove(name: str) -> bool:
-    """Delete an installed model; True if anything was there."""
+    """Delete an installed or trained model; True if anything was there."""
+    from stemsplit.core.models.spleeter import trained
+
+    if name not in builtin_names() and trained.model_folder(name).is_dir():
+        return trained.remove(name)
     info = _downloadable(name)
     if info.family == "htdemucs":
         from stemsplit.core.models.htdemucs import store

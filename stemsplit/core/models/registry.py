@@ -15,6 +15,7 @@ from stemsplit.core.models.classic import catalogue as classic_catalogue
 from stemsplit.core.models.htdemucs import catalogue as htdemucs_catalogue
 from stemsplit.core.models.info import ModelInfo
 from stemsplit.core.models.spleeter import catalogue as spleeter_catalogue
+from stemsplit.core.models.spleeter import trained as spleeter_trained
 
 EngineFactory = Callable[[ModelInfo, str, EngineOptions | None], Separator]
 _ENGINES: dict[str, EngineFactory] = {
@@ -30,16 +31,29 @@ def register(info: ModelInfo) -> None:
     _MODELS[info.name] = info
 
 
+def _trained() -> list[ModelInfo]:
+    """The user's trained models, read from disk each time (training adds them)."""
+    return spleeter_trained.discover(skip=set(_MODELS))
+
+
 def get_model(name: str) -> ModelInfo:
     """Look a model up by name; the message lists the known ones."""
-    try:
+    if name in _MODELS:
         return _MODELS[name]
-    except KeyError:
-        raise ModelError(f"unknown model {name!r}; known models: {', '.join(_MODELS)}") from None
+    trained = {m.name: m for m in _trained()}
+    if name in trained:
+        return trained[name]
+    known = ", ".join([*_MODELS, *trained])
+    raise ModelError(f"unknown model {name!r}; known models: {known}")
 
 
 def list_models() -> list[ModelInfo]:
-    return list(_MODELS.values())
+    return [*_MODELS.values(), *_trained()]
+
+
+def builtin_names() -> set[str]:
+    """Names of the models stemsplit itself knows (a trained model may not take one)."""
+    return set(_MODELS)
 
 
 DEFAULT_MODEL = "2stems"
