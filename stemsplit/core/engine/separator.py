@@ -38,6 +38,8 @@ class EngineOptions:
         shifts: HT-Demucs: random time shifts averaged (demucs's "shift trick";
             each one costs a full pass).
         seed: HT-Demucs: seeds the shifts, so a run is reproducible.
+        precision: RoFormer: "auto" (bf16 where the hardware runs it natively,
+            fp16 on GPUs without bf16, else fp32), "fp32", "bf16" or "fp16".
     """
 
     overlap_s: float = 1.0
@@ -48,6 +50,7 @@ class EngineOptions:
     segment_s: float | None = None
     shifts: int = 0
     seed: int = 0
+    precision: str = "auto"
 
 
 class Separator:

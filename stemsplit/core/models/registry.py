@@ -13,12 +13,14 @@ from stemsplit.core.engine.separator import EngineOptions, Separator
 from stemsplit.core.errors import ModelError
 from stemsplit.core.models.htdemucs import catalogue as htdemucs_catalogue
 from stemsplit.core.models.info import ModelInfo
+from stemsplit.core.models.roformer import catalogue as roformer_catalogue
 from stemsplit.core.models.spleeter import catalogue as spleeter_catalogue
 
 EngineFactory = Callable[[ModelInfo, str, EngineOptions | None], Separator]
 _ENGINES: dict[str, EngineFactory] = {
     "spleeter": spleeter_catalogue.engine,
     "htdemucs": htdemucs_catalogue.engine,
+    "roformer": roformer_catalogue.engine,
 }
 _MODELS: dict[str, ModelInfo] = {}
 
@@ -54,5 +56,5 @@ def load_separator(model: str | ModelInfo = DEFAULT_MODEL, device: str = "auto",
     return factory(info, device, options)
 
 
-for _info in spleeter_catalogue.MODELS + htdemucs_catalogue.MODELS:
+for _info in spleeter_catalogue.MODELS + htdemucs_catalogue.MODELS + roformer_catalogue.MODELS:
     register(_info)
