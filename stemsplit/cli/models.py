@@ -27,11 +27,11 @@ def add_models_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
                     "licence terms (HT-Demucs: research use only) ask you to accept them "
                     "first.")
     install.add_argument("name", help="model name, e.g. 4stems or htdemucs")
-    install.add_argument("--from", dest="source", type=Path, default=None,
+    install.add_argument("--from", dest="source", type=Path, default=None, nargs="+",
                          metavar="FILE_OR_FOLDER",
                          help="install from an archive (NAME.tar.gz) or demucs .th file "
                               "downloaded elsewhere; for htdemucs_ft, the folder with its "
-                              "four .th files")
+                              "four .th files; for a RoFormer, its .ckpt and .yaml")
     install.add_argument("--accept-licence", "--accept-license", dest="accept_licence",
                          action="store_true",
                          help="accept the model's licence terms (shown by 'models list') "
@@ -121,7 +121,7 @@ def _remove(name: str, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _install(name: str, source: Path | None, out: TextIO, err: TextIO,
+def _install(name: str, source: list[Path] | Path | None, out: TextIO, err: TextIO,
              accept_licence: bool = False) -> int:
     from stemsplit.core.models import install as model_install
 

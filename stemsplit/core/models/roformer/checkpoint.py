@@ -86,7 +86,9 @@ def write_model(path: Path, name: str, weights: RoformerWeights,
     """Save in our safetensors layout, atomically (weights kept in their dtype)."""
     from safetensors.torch import save_file
 
-    tensors = {k: v.detach().cpu().contiguous() for k, v in weights.state.items()}
+    # rotary frequencies are shared between layers and fixed: ``build`` recomputes them
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in weights.state.items()
+               if not k.endswith("rotary_embed.freqs")}
     meta = {"format": FORMAT, "model": name, "config": weights.config.to_json(),
             **(extra or {})}
     write_atomically(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
