@@ -38,6 +38,15 @@ def add_models_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
                               "without being asked")
     remove = actions.add_parser("remove", help="delete a downloaded model")
     remove.add_argument("name")
+    ensemble = actions.add_parser(
+        "ensemble", help="save or remove an ensemble preset (several models combined)",
+        description="Save models combined as one, e.g. 'models ensemble save vox "
+                    "2stems+2stems-16kHz@max_spec'. Members are joined by '+', each may "
+                    "carry a weight ('A*2+B'), the method follows '@': avg (default), "
+                    "max_spec or min_spec. The preset is then a model name everywhere.")
+    ensemble.add_argument("verb", choices=["save", "remove"])
+    ensemble.add_argument("name")
+    ensemble.add_argument("spec", nargs="?", default=None, help="A+B[@method] (for save)")
     path = actions.add_parser("path", help="print where downloaded models are kept")
     path.add_argument("name", nargs="?", default=None)
     p.set_defaults(handler=run_models)
@@ -56,6 +65,8 @@ def run_models(args: argparse.Namespace, out: TextIO | None = None,
             return _list(out)
         if args.action == "path":
             return _path(args.name, out)
+        if args.action == "ensemble":
+            return _ensemble(args.verb, args.name, args.spec, out)
         if args.action == "install":
             return _install(args.name, args.source, out, err,
                             getattr(args, "accept_licence", False))
@@ -81,7 +92,9 @@ def _list(out: TextIO) -> int:
 
     pending: list[str] = []
     for info in list_models():
-        if info.archive is None:
+        if info.family == "ensemble":
+            status = "ensemble" + ("" if info.is_installed() else " (a model is missing)")
+        elif info.archive is None:
             status = "built in"
         elif info.is_installed():
             status = "installed"
@@ -98,6 +111,24 @@ def _list(out: TextIO) -> int:
                 pending.append(terms)
     for terms in pending:
         print(f"terms: {terms}", file=out)
+    return EXIT_OK
+
+
+def _ensemble(verb: str, name: str, spec: str | None, out: TextIO) -> int:
+    from stemsplit.core.errors import ModelError
+    from stemsplit.core.models.ensemble import catalogue
+    from stemsplit.core.models.ensemble import spec as ensemble_spec
+
+    if verb == "remove":
+        found = ensemble_spec.remove_preset(name)
+        print(f"removed {name}" if found else f"no ensemble named {name}", file=out)
+        return EXIT_OK
+    if spec is None:
+        raise ModelError("say which models to combine, e.g. 'models ensemble save NAME A+B'")
+    parsed = ensemble_spec.parse(spec)
+    info = catalogue.info_for(name, parsed)  # the members must exist and share a stem
+    ensemble_spec.save_preset(name, parsed)
+    print(f"saved {name}: {parsed.text()} -> {', '.join(info.stems)}", file=out)
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from stemsplit.core.engine.separator import EngineOptions, Separator
 from stemsplit.core.errors import ModelError
+from stemsplit.core.models.ensemble import catalogue as ensemble_catalogue
 from stemsplit.core.models.htdemucs import catalogue as htdemucs_catalogue
 from stemsplit.core.models.info import ModelInfo
 from stemsplit.core.models.roformer import catalogue as roformer_catalogue
@@ -21,6 +22,7 @@ _ENGINES: dict[str, EngineFactory] = {
     "spleeter": spleeter_catalogue.engine,
     "htdemucs": htdemucs_catalogue.engine,
     "roformer": roformer_catalogue.engine,
+    "ensemble": ensemble_catalogue.engine,
 }
 _MODELS: dict[str, ModelInfo] = {}
 
@@ -32,14 +34,17 @@ def register(info: ModelInfo) -> None:
 
 def get_model(name: str) -> ModelInfo:
     """Look a model up by name; the message lists the known ones."""
-    try:
+    if name in _MODELS:
         return _MODELS[name]
-    except KeyError:
-        raise ModelError(f"unknown model {name!r}; known models: {', '.join(_MODELS)}") from None
+    ensemble = ensemble_catalogue.lookup(name)  # "A+B" or a saved ensemble preset
+    if ensemble is None:
+        raise ModelError(f"unknown model {name!r}; known models: {', '.join(_MODELS)}")
+    return ensemble
 
 
 def list_models() -> list[ModelInfo]:
-    return list(_MODELS.values())
+    """Every model, then one entry per saved ensemble preset."""
+    return list(_MODELS.values()) + ensemble_catalogue.preset_models()
 
 
 DEFAULT_MODEL = "2stems"
