@@ -177,6 +177,8 @@ SCHEMA: dict[str, Setting] = {
     "export.mix": Setting(False, _bool),
     # licence terms the user accepted before a download (core/models/licences.py): their keys
     "licences.accepted": Setting([], _text_list(MAX_LICENCES, 100)),
+    # saved ensembles, "NAME=A+B@method" (core/models/ensemble/spec.py)
+    "models.ensembles": Setting([], _text_list(100, 1000)),
 }
 
 UNSET: Any = object()  # "no default given" (None is a real default)

@@ -27,17 +27,26 @@ def add_models_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
                     "licence terms (HT-Demucs: research use only) ask you to accept them "
                     "first.")
     install.add_argument("name", help="model name, e.g. 4stems or htdemucs")
-    install.add_argument("--from", dest="source", type=Path, default=None,
+    install.add_argument("--from", dest="source", type=Path, default=None, nargs="+",
                          metavar="FILE_OR_FOLDER",
                          help="install from an archive (NAME.tar.gz) or demucs .th file "
                               "downloaded elsewhere; for htdemucs_ft, the folder with its "
-                              "four .th files")
+                              "four .th files; for a RoFormer, its .ckpt and .yaml")
     install.add_argument("--accept-licence", "--accept-license", dest="accept_licence",
                          action="store_true",
                          help="accept the model's licence terms (shown by 'models list') "
                               "without being asked")
     remove = actions.add_parser("remove", help="delete a downloaded model")
     remove.add_argument("name")
+    ensemble = actions.add_parser(
+        "ensemble", help="save or remove an ensemble preset (several models combined)",
+        description="Save models combined as one, e.g. 'models ensemble save vox "
+                    "2stems+2stems-16kHz@max_spec'. Members are joined by '+', each may "
+                    "carry a weight ('A*2+B'), the method follows '@': avg (default), "
+                    "max_spec or min_spec. The preset is then a model name everywhere.")
+    ensemble.add_argument("verb", choices=["save", "remove"])
+    ensemble.add_argument("name")
+    ensemble.add_argument("spec", nargs="?", default=None, help="A+B[@method] (for save)")
     path = actions.add_parser("path", help="print where downloaded models are kept")
     path.add_argument("name", nargs="?", default=None)
     p.set_defaults(handler=run_models)
@@ -56,6 +65,8 @@ def run_models(args: argparse.Namespace, out: TextIO | None = None,
             return _list(out)
         if args.action == "path":
             return _path(args.name, out)
+        if args.action == "ensemble":
+            return _ensemble(args.verb, args.name, args.spec, out)
         if args.action == "install":
             return _install(args.name, args.source, out, err,
                             getattr(args, "accept_licence", False))
@@ -85,6 +96,8 @@ def _list(out: TextIO) -> int:
     for info in models:
         if info.summary is not None:
             status = "trained"
+        elif info.family == "ensemble":
+            status = "ensemble" + ("" if info.is_installed() else " (a model is missing)")
         elif info.archive is None:
             status = "built in"
         elif info.is_installed():
@@ -104,6 +117,26 @@ def _list(out: TextIO) -> int:
                 pending.append(terms)
     for terms in pending:
         print(f"terms: {terms}", file=out)
+    return EXIT_OK
+
+
+def _ensemble(verb: str, name: str, spec: str | None, out: TextIO) -> int:
+    from stemsplit.core.errors import ModelError
+    from stemsplit.core.models.ensemble import catalogue
+    from stemsplit.core.models.ensemble import spec as ensemble_spec
+
+    if verb == "remove":
+        found = ensemble_spec.remove_preset(name)
+        print(f"removed {name}" if found else f"no ensemble named {name}", file=out)
+        return EXIT_OK
+    if spec is None:
+        raise ModelError("say which models to combine, e.g. 'models ensemble save NAME A+B'")
+    parsed = ensemble_spec.parse(spec)
+    from stemsplit.core.models.registry import get_model
+
+    info = catalogue.info_for(name, parsed, get_model)  # members must exist and share a stem
+    ensemble_spec.save_preset(name, parsed)
+    print(f"saved {name}: {parsed.text()} -> {', '.join(info.stems)}", file=out)
     return EXIT_OK
 
 
@@ -127,7 +160,7 @@ def _remove(name: str, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _install(name: str, source: Path | None, out: TextIO, err: TextIO,
+def _install(name: str, source: list[Path] | Path | None, out: TextIO, err: TextIO,
              accept_licence: bool = False) -> int:
     from stemsplit.core.models import install as model_install
 

@@ -46,6 +46,11 @@ def install(name: str, source: Path | Sequence[Path] | None = None, progress=Non
         from stemsplit.core.models.htdemucs import store
 
         return store.install(info.archive, source=source, progress=progress, cancel=cancel)
+    if info.family == "roformer":
+        from stemsplit.core.models.roformer import store as roformer_store
+
+        return roformer_store.install(info.archive, source=source, progress=progress,
+                                      cancel=cancel)
     licences.require(info.licence_key, name, info.licence_terms or info.licence)
     if isinstance(source, (list, tuple)):
         if len(source) != 1:
@@ -65,6 +70,10 @@ def remove(name: str) -> bool:
         from stemsplit.core.models.htdemucs import store
 
         return store.remove(info.archive)
+    if info.family == "roformer":
+        from stemsplit.core.models.roformer import store as roformer_store
+
+        return roformer_store.remove(info.archive)
     return model_store.remove(info.archive)
 
 
@@ -82,7 +91,7 @@ class DownloadOffer:
 
     Attributes:
         name: the registry name.
-        family: "spleeter" or "htdemucs".
+        family: "spleeter", "htdemucs" or "roformer".
         publisher: where the files come from, in words.
         licence: the licence in one line.
         terms: the full terms still to accept, or None when nothing is pending.
@@ -115,6 +124,13 @@ def download_offer(name: str) -> DownloadOffer:
         files = pretrained.get(info.archive).files
         urls = tuple(store.file_url(f) for f in files)
         publisher = "Meta AI's demucs downloads"
+    elif info.family == "roformer":
+        from stemsplit.core.models.roformer import pretrained as roformer_pretrained
+        from stemsplit.core.models.roformer import store as roformer_store
+
+        model = roformer_pretrained.get(info.archive)
+        files, urls = (model.ckpt, model.yaml), roformer_store.urls(info.archive)
+        publisher = f"{model.author}'s published checkpoint"
     else:
         files = (f"{info.archive}.tar.gz",)
         urls = (model_store.archive_url(info.archive),)

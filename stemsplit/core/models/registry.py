@@ -12,8 +12,10 @@ from collections.abc import Callable
 from stemsplit.core.engine.separator import EngineOptions, Separator
 from stemsplit.core.errors import ModelError
 from stemsplit.core.models.classic import catalogue as classic_catalogue
+from stemsplit.core.models.ensemble import catalogue as ensemble_catalogue
 from stemsplit.core.models.htdemucs import catalogue as htdemucs_catalogue
 from stemsplit.core.models.info import ModelInfo
+from stemsplit.core.models.roformer import catalogue as roformer_catalogue
 from stemsplit.core.models.spleeter import catalogue as spleeter_catalogue
 from stemsplit.core.models.spleeter import trained as spleeter_trained
 
@@ -22,6 +24,10 @@ _ENGINES: dict[str, EngineFactory] = {
     "spleeter": spleeter_catalogue.engine,
     "htdemucs": htdemucs_catalogue.engine,
     "classic": classic_catalogue.engine,
+    "roformer": roformer_catalogue.engine,
+    # an ensemble loads its members through this registry: it is handed our functions
+    "ensemble": lambda info, device, options: ensemble_catalogue.engine(
+        info, device, options, resolve=get_model, load=load_separator),
 }
 _MODELS: dict[str, ModelInfo] = {}
 
@@ -43,12 +49,16 @@ def get_model(name: str) -> ModelInfo:
     trained = {m.name: m for m in _trained()}
     if name in trained:
         return trained[name]
+    ensemble = ensemble_catalogue.lookup(name, get_model)  # "A+B" or a saved preset
+    if ensemble is not None:
+        return ensemble
     known = ", ".join([*_MODELS, *trained])
     raise ModelError(f"unknown model {name!r}; known models: {known}")
 
 
 def list_models() -> list[ModelInfo]:
-    return [*_MODELS.values(), *_trained()]
+    """Every model, the user's trained ones, then one entry per saved ensemble preset."""
+    return [*_MODELS.values(), *_trained(), *ensemble_catalogue.preset_models(get_model)]
 
 
 def builtin_names() -> set[str]:
@@ -70,5 +80,6 @@ def load_separator(model: str | ModelInfo = DEFAULT_MODEL, device: str = "auto",
     return factory(info, device, options)
 
 
-for _info in spleeter_catalogue.MODELS + htdemucs_catalogue.MODELS + classic_catalogue.MODELS:
+for _info in (spleeter_catalogue.MODELS + htdemucs_catalogue.MODELS + roformer_catalogue.MODELS
+              + classic_catalogue.MODELS):
     register(_info)

@@ -80,4 +80,15 @@ TWO_STEMS = ModelInfo(
     is_installed=_builtin_2stems_installed,
 )
 
-MODELS = (TWO_STEMS, FOUR_STEMS, FIVE_STEMS)
+# Spleeter's own "2stems-16kHz" configuration: the same weights on 1536 bins, so the
+# network itself predicts masks up to ~16.5 kHz (DESIGN.md).
+TWO_STEMS_16K = ModelInfo(
+    name="2stems-16kHz",
+    title="2 stems, network band to 16 kHz: vocals, accompaniment",
+    stems=("vocals", "accompaniment"),
+    load_weights=_builtin_2stems_weights,
+    is_installed=_builtin_2stems_installed,
+    bins=1536,
+)
+
+MODELS = (TWO_STEMS, TWO_STEMS_16K, FOUR_STEMS, FIVE_STEMS)
