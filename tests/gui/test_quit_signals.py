@@ -135,3 +135,44 @@ def test_a_signal_with_unsaved_edits_asks_and_cancel_keeps_the_app_open(tmp_path
     finally:
         proc.kill()
         proc.wait(30)
+
+
+DOWNLOADING = r"""
+def drive():
+    w = window()
+    wait_until(lambda: w.session.engine_ready)
+    w._choose_model("4stems")
+    dialog = w.download_dialog
+    dialog.start()
+    wait_until(lambda: dialog.running and dialog.thread.isRunning())
+    say("downloading")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_during_a_download_to_a_silent_server_quits_cleanly(tmp_path):
+    """Issue 23, item 3: 'QThread: Destroyed while thread is still running', exit 134."""
+    import socket
+
+    from stemsplit.core.models.store import BASE_URL_ENV
+    from tests.gui.app_driver import read_until, start_app
+
+    silent = socket.socket()  # listens, never answers: the download waits in recv()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/releases"
+    proc = start_app(DOWNLOADING, tmp_path / "home", env={BASE_URL_ENV: url})
+    try:
+        read_until(proc, "downloading")
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        silent.close()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Destroyed while thread" not in err and "Fatal Python error" not in err, err
+    assert took < 15, took
