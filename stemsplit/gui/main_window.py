@@ -249,7 +249,7 @@ class MainWindow(QMainWindow):
 
     def separate(self) -> None:
         if self.session.stems is not None and not self.projects.confirm_discard(
-                "separating again (new stems replace the edited ones)"):
+                "separating again (new stems replace the edited ones)", edits_only=True):
             return
         self.runs.separate()
 

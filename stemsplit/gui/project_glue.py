@@ -154,15 +154,17 @@ class ProjectGlue(QObject):
 
     # -- guarding unsaved work -----------------------------------------------------------
 
-    def confirm_discard(self, doing: str) -> bool:
+    def confirm_discard(self, doing: str, edits_only: bool = False) -> bool:
         """True when the work may go: none unsaved, saved now, or the user discards it.
 
         Discard changes nothing yet: the mark goes when the replacing action succeeds.
 
         Args:
             doing: what is about to happen, for the question ("closing the window").
+            edits_only: ask only about edits (a re-run keeps the separation until it
+                succeeds, and the user asked for a new one).
         """
-        if not self.dirty:
+        if not self.dirty or (edits_only and not self._edits_dirty):
             return True
         prefs = self.window.prefs
         if not self._edits_dirty and not prefs.get("ask_unsaved_run", True):

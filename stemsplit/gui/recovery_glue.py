@@ -63,6 +63,7 @@ class SerialWriter(QObject):
             except Exception as exc:  # a full disk must never take the window down
                 log.warning("crash recovery: %s", exc, exc_info=True)
                 self.failed.emit(getattr(exc, "strerror", None) or str(exc))
+            del job  # its closure holds a song's stems: not until the next job
 
 
 class RecoveryGlue(QObject):

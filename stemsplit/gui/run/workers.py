@@ -214,7 +214,16 @@ def stop_threads(threads, timeout_s: float = 5.0) -> list[QThread]:
     end = time.monotonic() + timeout_s
     for t in threads:
         t.wait(max(0, int((end - time.monotonic()) * 1000)))
-    return [t for t in threads if t.isRunning()]
+    still = [t for t in threads if t.isRunning()]
+    for t in still:
+        # Its parent (the window) may be deleted next, which would destroy a running
+        # QThread and abort the process: let it finish on its own, kept alive here.
+        t.setParent(None)
+        _STILL_RUNNING.append(t)
+    return still
+
+
+_STILL_RUNNING: list[QThread] = []
 
 
 class EngineInfoThread(QThread):
