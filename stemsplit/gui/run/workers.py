@@ -7,6 +7,7 @@ the engine is imported lazily inside ``run`` so the window opens without torch.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import traceback
@@ -224,6 +225,16 @@ def stop_threads(threads, timeout_s: float = 5.0) -> list[QThread]:
 
 
 _STILL_RUNNING: list[QThread] = []
+
+
+@atexit.register
+def _wait_for_stragglers(timeout_s: float = 60.0) -> None:
+    """Python's exit destroys every QThread object: one still running aborts the process."""
+    import time
+
+    end = time.monotonic() + timeout_s
+    for t in _STILL_RUNNING:
+        t.wait(max(0, int((end - time.monotonic()) * 1000)))
 
 
 class EngineInfoThread(QThread):
