@@ -62,6 +62,12 @@ def config_dir() -> Path:
     return home / "config" if home else Path(platformdirs.user_config_dir(APP))
 
 
+def data_dir() -> Path:
+    """Where the window keeps what it must not lose (crash-recovery snapshots)."""
+    home = home_override()
+    return home / "data" if home else Path(platformdirs.user_data_dir(APP))
+
+
 def cache_dir() -> Path:
     """Where downloaded and converted models live."""
     home = home_override()
@@ -163,6 +169,8 @@ SCHEMA: dict[str, Setting] = {
     "gui.scale": Setting("log", _one_of(*SCALES)),
     "gui.opacity": Setting(0.75, _fraction),
     "gui.recent_files": Setting([], _text_list(MAX_RECENT)),
+    # ask before closing over a finished separation or mixer changes (gui/project_glue.py)
+    "gui.ask_unsaved_run": Setting(True, _bool),
     # playback (gui/playback/glue.py, playback/devices.py)
     "gui.follow_playhead": Setting(True, _bool),
     "gui.wiener": Setting(False, _bool),

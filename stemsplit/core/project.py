@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 import tokenize
 import zipfile
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stemsplit.core.audio.partials import sweep_files, temp_file
 from stemsplit.core.editing.editor import Edit
 from stemsplit.core.errors import StemsplitError
 from stemsplit.core.project_manifest import Invalid, check_manifest
@@ -198,13 +198,16 @@ def _new_file_mode(path: Path) -> int:
 def _write_atomically(path: Path, manifest: str, arrays: dict[str, np.ndarray]) -> None:
     """Everything goes to a hidden file beside ``path``, renamed over it only when whole."""
     mode = _new_file_mode(path)
+    # What a save killed mid-way (SIGKILL, power cut) left here goes first: it names its
+    # writer's process, so a save still running elsewhere keeps its file.
+    sweep_files(path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        tmp = temp_file(path.parent, path.name)
     except OSError as e:
         raise ProjectError(f"Cannot save {path.name} in {path.parent}: "
                            f"{e.strerror or e}") from e
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
                 zf.writestr(MANIFEST, manifest)
                 for name, arr in arrays.items():

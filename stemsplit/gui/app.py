@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 import stemsplit
@@ -64,9 +65,23 @@ def run(paths: list[str]) -> int:
 
     quit_signals.install(app)  # SIGTERM/SIGHUP/Ctrl+C close the window cleanly
     window.show()
-    if paths:
-        window.open_path(paths[0])
-    return app.exec()
+
+    def start() -> None:
+        # After a crash, the snapshot is offered before anything else is opened.
+        if not window.recovery.offer() and paths:
+            window.open_path(paths[0])
+    QTimer.singleShot(0, start)
+    code = app.exec()
+    still = [t for t in window.still_running if t.isRunning()]
+    if still:
+        # A thread stuck in a system call (a server that never answers): Python's exit
+        # would destroy its QThread while it runs, which aborts the process. Its work was
+        # cancelled and everything else is closed and saved: leave at once instead.
+        log.warning("%d background thread(s) did not stop in time; exiting anyway", len(still))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def install_excepthook(window) -> None:

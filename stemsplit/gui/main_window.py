@@ -33,6 +33,7 @@ from stemsplit.gui.models.download_dialog import offer_download
 from stemsplit.gui.playback.glue import attach_playback, open_export_dialog
 from stemsplit.gui.preferences import Preferences
 from stemsplit.gui.project_glue import ProjectGlue, is_project
+from stemsplit.gui.recovery_glue import RecoveryGlue
 from stemsplit.gui.run.glue import RunGlue
 from stemsplit.gui.run.panel import RunPanel
 from stemsplit.gui.run.progress_status import ProgressStatus
@@ -87,6 +88,8 @@ class MainWindow(QMainWindow):
         self.playback = attach_playback(self)
         self.edits = EditGlue(self)
         self.projects = ProjectGlue(self)
+        self.recovery = RecoveryGlue(self)
+        self.still_running: list = []  # threads that would not stop on close (app.run)
         self.export_dialog = None
         self.download_dialog = None
         self._connect()
@@ -194,14 +197,20 @@ class MainWindow(QMainWindow):
         menus.fill_recent(self)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.recovery.flush()  # whatever the answer (or a kill meanwhile), the work is safe
         if not self.projects.confirm_discard("closing the window"):
             event.ignore()
             return
         self.prefs.set("geometry", bytes(self.saveGeometry().toHex()).decode("ascii"))
-        self.session.shutdown()
+        from stemsplit.gui.run.workers import stop_threads
+
+        dialog = self.download_dialog
+        downloads = [dialog.thread] if dialog is not None and dialog.thread is not None else []
+        self.still_running = stop_threads(downloads, 3.0) + self.session.shutdown()
         self.edits.applier.close()
         if self.playback is not None:
             self.playback.close()
+        self.recovery.close()  # a clean quit: nothing left to recover
         super().closeEvent(event)
 
     # -- commands ------------------------------------------------------------------------
@@ -226,10 +235,10 @@ class MainWindow(QMainWindow):
         if not self.projects.confirm_discard("opening another file"):
             return
         self.banner.hide()
+        # Unsaved work counts as such until the new file has opened (a failure keeps it).
         if is_project(path):
             self.projects.open_project(path)
             return
-        self.projects.forget()
         self.session.load(path)
 
     def open_demo(self) -> None:
@@ -245,7 +254,7 @@ class MainWindow(QMainWindow):
 
     def separate(self) -> None:
         if self.session.stems is not None and not self.projects.confirm_discard(
-                "separating again (new stems replace the edited ones)"):
+                "separating again (new stems replace the edited ones)", edits_only=True):
             return
         self.runs.separate()
 
@@ -260,6 +269,7 @@ class MainWindow(QMainWindow):
             return
         try:
             self.export_dialog = open_export_dialog(self, self.playback)
+            self.export_dialog.finished_export.connect(self.projects.exported)
         except ImportError as exc:
             self.banner.show_message(f"Export is not available in this build: {exc}")
 

@@ -2,20 +2,26 @@
 
 A project (``.stemsplit``, written and read by ``stemsplit.core.project``) holds the
 song's path, the model, the separated stems, the mask edits and the mixer settings,
-so a long edit survives a restart without a re-separation. This module keeps the
-"unsaved edits" flag, shows it in the window title ('*'), and asks Save / Discard /
-Cancel before anything would throw the edits away (closing, another song, separating
-again).
+so a long edit survives a restart without a re-separation. This module keeps track
+of unsaved work, shows it in the window title ('*'), and asks Save / Discard /
+Cancel before anything would throw it away (closing, another song, separating again).
+
+Unsaved work is: mask edits not saved, a finished separation not saved or exported
+(minutes of htdemucs_ft), and mixer changes since the stems arrived or were saved.
+The mark goes only when the work is saved, or when whatever replaces it has
+*succeeded* (the other song opened, the new run finished): answering Discard and
+then failing to open a file keeps it. Saving runs off the GUI thread.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QMessageBox
 
 from stemsplit.gui.common.names import APP_NAME
 
@@ -35,26 +41,39 @@ def is_project(path) -> bool:
 
 
 class ProjectGlue(QObject):
-    """Save / open projects and guard unsaved edits for a MainWindow.
+    """Save / open projects and guard unsaved work for a MainWindow.
 
     Signals:
-        dirtyChanged(bool): edits were made since the last save (or not any more).
+        dirtyChanged(bool): there is unsaved work now (or not any more).
+        saved(path): the project was written to ``path``.
     """
 
     dirtyChanged = Signal(bool)
+    saved = Signal(object)
 
     def __init__(self, window) -> None:
         super().__init__(window)
         self.window = window
         self.session = window.session
         self.path: Path | None = None  # where the project was last saved or opened
-        self.dirty = False
         self.question: QMessageBox | None = None
+        self.saving = False
+        self.run_unsaved = False  # a finished separation, not saved or exported yet
+        self._edits_dirty = False
+        self._mixer_baseline: dict | None = None  # the mixer as saved / as the stems came
+        self._dirty = False
+        self._save_token = 0
         self.actions = self._build_menu()
-        window.edits.editsChanged.connect(lambda: self.set_dirty(window.edits.dirty))
+        window.edits.editsChanged.connect(self._on_edits_changed)
+        self.session.songLoaded.connect(lambda _a: self.forget())
         self.session.projectOpened.connect(self._on_project)
+        self.session.separationFinished.connect(self._on_separated)
         self.session.stemsReady.connect(self._after_stems)
         self.session.stemsCleared.connect(self.update_state)
+        self._mixer_timer = QTimer(self)  # the player has no signals: look twice a second
+        self._mixer_timer.setInterval(500)
+        self._mixer_timer.timeout.connect(self.update_state)
+        self._mixer_timer.start()
         self.update_state()
 
     def _build_menu(self) -> dict[str, QAction]:
@@ -79,20 +98,59 @@ class ProjectGlue(QObject):
 
     # -- state ---------------------------------------------------------------------------
 
+    @property
+    def dirty(self) -> bool:
+        """Unsaved work: edits, a finished separation, or mixer changes."""
+        return self._edits_dirty or self.run_unsaved or self.mixer_changed()
+
+    @property
+    def edits_unsaved(self) -> bool:
+        return self._edits_dirty
+
+    def mixer_changed(self) -> bool:
+        if self._mixer_baseline is None or self.session.stems is None:
+            return False
+        return self.mixer_state() != self._mixer_baseline
+
     def set_dirty(self, dirty: bool) -> None:
-        if dirty != self.dirty:
-            self.dirty = dirty
-            self.dirtyChanged.emit(dirty)
+        """False: everything as it is now counts as saved (tests, after a save)."""
+        if not dirty:
+            self._edits_dirty = self.run_unsaved = False
+            self._reset_mixer_baseline()
+        else:
+            self.run_unsaved = True
+        self.update_state()
+
+    def _reset_mixer_baseline(self) -> None:
+        self._mixer_baseline = self.mixer_state() if self.session.stems is not None else None
+
+    def _on_edits_changed(self) -> None:
+        self._edits_dirty = self.window.edits.dirty
+        self.update_state()
+
+    def _on_separated(self, _stems) -> None:
+        self.run_unsaved = True  # minutes of work; the mixer starts from its defaults
+
+    def exported(self, _paths=None) -> None:
+        """The stems were exported: the separation and mixer are kept in files now."""
+        self.run_unsaved = False
+        self._reset_mixer_baseline()
         self.update_state()
 
     def update_state(self) -> None:
         has_stems = self.session.stems is not None
-        self.actions["save_project"].setEnabled(has_stems)
-        self.actions["save_project_as"].setEnabled(has_stems)
-        self.window.setWindowTitle(self.title())
+        self.actions["save_project"].setEnabled(has_stems and not self.saving)
+        self.actions["save_project_as"].setEnabled(has_stems and not self.saving)
+        dirty = self.dirty
+        if dirty != self._dirty:
+            self._dirty = dirty
+            self.dirtyChanged.emit(dirty)
+        title = self.title()
+        if self.window.windowTitle() != title:
+            self.window.setWindowTitle(title)
 
     def title(self) -> str:
-        """"<project or song> — stemsplit", with '*' after the name while edits are unsaved."""
+        """"<project or song> — stemsplit", with '*' after the name while work is unsaved."""
         audio = self.session.audio
         if self.path is not None:
             name = self.path.stem
@@ -102,36 +160,56 @@ class ProjectGlue(QObject):
             return APP_NAME
         return f"{name}{'*' if self.dirty else ''} — {APP_NAME}"
 
-    # -- guarding unsaved edits ----------------------------------------------------------
+    # -- guarding unsaved work -----------------------------------------------------------
 
-    def confirm_discard(self, doing: str) -> bool:
-        """True when the edits may go: none unsaved, saved now, or the user discards them.
+    def confirm_discard(self, doing: str, edits_only: bool = False) -> bool:
+        """True when the work may go: none unsaved, saved now, or the user discards it.
+
+        Discard changes nothing yet: the mark goes when the replacing action succeeds.
 
         Args:
             doing: what is about to happen, for the question ("closing the window").
+            edits_only: ask only about edits (a re-run keeps the separation until it
+                succeeds, and the user asked for a new one).
         """
-        if not self.dirty:
+        if not self.dirty or (edits_only and not self._edits_dirty):
             return True
-        name = self.path.stem if self.path else "this song"
-        box = QMessageBox(QMessageBox.Warning, "Unsaved edits",
-                          f"Save the mask edits of {name} before {doing}?",
+        prefs = self.window.prefs
+        if not self._edits_dirty and not prefs.get("ask_unsaved_run", True):
+            return True
+        name = self.path.stem if self.path else self._song_name()
+        if self._edits_dirty:
+            text, info, ask_again = (f"Save the mask edits of {name} before {doing}?",
+                                     "Without saving, your edits are lost.", None)
+        else:
+            what = "separation" if self.run_unsaved else "mixer settings"
+            text = f"Save the {what} of {name} as a project before {doing}?"
+            info = ("Without saving, the stems must be separated again next time."
+                    if self.run_unsaved else "Without saving, the mixer settings are lost.")
+            ask_again = QCheckBox("Don't ask again about unsaved separations and mixer settings")
+        box = QMessageBox(QMessageBox.Warning, "Unsaved work", text,
                           QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
                           self.window)
-        box.setInformativeText("Without saving, your edits are lost.")
+        box.setInformativeText(info)
         box.setDefaultButton(QMessageBox.Save)
+        if ask_again is not None:
+            box.setCheckBox(ask_again)
         self.question = box
         try:
             answer = box.exec()
         finally:
             self.question = None
+        if ask_again is not None and ask_again.isChecked() and answer != QMessageBox.Cancel:
+            prefs.set("ask_unsaved_run", False)
         if answer == QMessageBox.Save:
             return self.save()
-        if answer == QMessageBox.Discard:
-            self.set_dirty(False)
-            return True
-        return False
+        return answer == QMessageBox.Discard
 
-    # -- commands (filled in with core.project) ------------------------------------------
+    def _song_name(self) -> str:
+        audio = self.session.audio
+        return Path(audio.path).name if audio is not None and audio.path else "this song"
+
+    # -- commands ------------------------------------------------------------------------
 
     def open_dialog(self) -> None:
         start = str(self.path.parent) if self.path else str(Path.home())
@@ -162,30 +240,91 @@ class ProjectGlue(QObject):
         return self.save_to(Path(path))
 
     def save_to(self, path: Path) -> bool:
-        """Write the project (base stems, edits, mixer and view settings) to ``path``."""
-        from stemsplit.core.errors import StemsplitError
-        from stemsplit.core.project import save_project
+        """Write the project (base stems, edits, mixer and view settings) to ``path``.
 
+        The writing runs in the edit worker, after the edits queued before it (so they
+        are in the file) and off the GUI thread; the window stays responsive and shows
+        the progress meanwhile. Returns once written: True when saved.
+        """
         w, s = self.window, self.session
-        w.edits.applier.worker.wait()  # edits still being applied belong in the file
-        editor = w.edits.editor
-        if editor is None or s.audio is None:
+        applier = w.edits.applier
+        if self.saving:
+            return False
+        if s.audio is None or s.stems is None or (applier.editor is None
+                                                  and not applier.worker.busy):
             w.banner.show_message("Separate the song first; then it can be saved as a project.",
                                   "info")
             return False
-        base = editor.base_stems()
+        path = Path(path)
+        song, model = s.audio.path, (s.stems.model if s.stems else "") or s.model_name
+        mixer, view, mix = self.mixer_state(), self.view_state(), s.audio.samples
+        self._save_token += 1
+        tag = ("save", self._save_token)
+
+        def job():  # edit worker thread: no edit runs meanwhile
+            from stemsplit.core.errors import StemsplitError
+            from stemsplit.core.project import save_project
+            editor = applier.editor
+            if editor is None:
+                return "Separate the song first; then it can be saved as a project."
+            try:
+                written = save_project(path, song_path=song, model=model,
+                                       stems=editor.base_stems(), edits=editor.history,
+                                       mixer=mixer, view=view, mix=mix)
+            except StemsplitError as exc:
+                return str(exc)
+            editor.mark_saved()
+            return Path(written), list(editor.history)
+
+        outcome: list = []
+        loop = QEventLoop()
+
+        def done(t, result) -> None:
+            if t == tag:
+                outcome.append(result)
+                loop.quit()
+
+        def failed(t, message) -> None:
+            if t == tag:
+                outcome.append(f"Cannot save {path.name}: {message}")
+                loop.quit()
+
+        applier.worker.done.connect(done)
+        applier.worker.failed.connect(failed)
+        self.saving = True
+        self.update_state()
+        started = time.monotonic()
+        ticker = QTimer(self)
+        ticker.timeout.connect(lambda: w.statusBar().showMessage(
+            f"Saving {path.name}… {time.monotonic() - started:.0f} s"))
+        ticker.start(250)
+        w.statusBar().showMessage(f"Saving {path.name}…")
         try:
-            written = save_project(path, song_path=s.audio.path,
-                                   model=(s.stems.model if s.stems else "") or s.model_name,
-                                   stems=base, edits=editor.history, mixer=self.mixer_state(),
-                                   view=self.view_state(), mix=s.audio.samples)
-        except StemsplitError as exc:
-            w.banner.show_message(str(exc))
+            applier.worker.submit(tag, job)
+            if not outcome:
+                loop.exec()
+        finally:
+            ticker.stop()
+            ticker.deleteLater()
+            applier.worker.done.disconnect(done)
+            applier.worker.failed.disconnect(failed)
+            self.saving = False
+        result = outcome[0] if outcome else "Cannot save the project."
+        if isinstance(result, str):
+            w.statusBar().clearMessage()
+            w.banner.show_message(result)
+            self.update_state()
             return False
-        w.edits.applier.mark_saved()
-        self.path = Path(written)
-        self.set_dirty(False)
+        written, edits = result
+        # Results of edits queued before the save came in already; later ones follow.
+        applier.state = applier.state._replace(dirty=False)
+        self.path = written
+        self._edits_dirty = False
+        self.run_unsaved = False
+        self._mixer_baseline = mixer
+        self.update_state()
         w.statusBar().showMessage(f"Saved {self.path.name}.", 5000)
+        self.saved.emit((written, edits))
         return True
 
     def open_project(self, path) -> None:
@@ -193,9 +332,12 @@ class ProjectGlue(QObject):
         self.session.load(path)
 
     def forget(self) -> None:
-        """Another song is opened: it is not the project any more."""
+        """Another song was opened: it is not the project any more, nothing is unsaved."""
         self.path = None
-        self.set_dirty(False)
+        self._pending = None
+        self._edits_dirty = self.run_unsaved = False
+        self._mixer_baseline = None
+        self.update_state()
 
     # -- settings kept in the project ----------------------------------------------------
 
@@ -212,7 +354,8 @@ class ProjectGlue(QObject):
         return {"scale": v.scale, "mode": v.mode, "x_range": list(v.x_range())}
 
     def _on_project(self, project) -> None:
-        self.path = Path(project.path)
+        recovered = getattr(project, "recovered_from", None) is not None
+        self.path = project.project_path if recovered else Path(project.path)
         self._pending = project
         self.window.edits.pending_edits = list(project.edits)
         self.window.runs.show_stems()
@@ -238,5 +381,7 @@ class ProjectGlue(QObject):
                 self.window.banner.show_message(
                     f"{Path(project.path).name} opened; some of its settings could not be "
                     f"used and were reset: {'; '.join(project.notes)[:300]}.", "info")
-            self.dirty = False
+            # A restored session is unsaved work; an opened project is what was saved.
+            self.run_unsaved = getattr(project, "recovered_from", None) is not None
+        self._reset_mixer_baseline()
         self.update_state()

@@ -7,7 +7,11 @@ a Python signal handler alone would run only at the next mouse move; the C
 handler's wake-up byte (``signal.set_wakeup_fd``) on a socket that Qt watches
 makes the loop hand control to Python at once.
 
-On a signal every window is closed (an export dialog cancels its export and
+On a signal the main window is closed as if its close button were pressed:
+its crash-recovery snapshot is brought up to date first, then it asks about
+unsaved work. If the user answers Cancel, the window stays open and the app
+keeps running (the work is safe in the snapshot should the session end anyway).
+Otherwise every other window closes too (an export dialog cancels its export and
 waits for the files to be removed; the main window stops its workers) and the
 event loop ends with 128 + the signal's number.
 """
@@ -19,7 +23,7 @@ import signal
 import socket
 
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMainWindow
 
 
 def _signals() -> list[signal.Signals]:
@@ -57,8 +61,13 @@ class QuitOnSignals(QObject):
         QTimer.singleShot(0, self._close)  # not inside whatever Python code was interrupted
 
     def _close(self) -> None:
+        signum = int(self.signum or signal.SIGTERM)
+        for window in QApplication.topLevelWidgets():
+            if isinstance(window, QMainWindow) and window.isVisible() and not window.close():
+                self.signum = None  # the user chose to stay: a later signal asks again
+                return
         QApplication.closeAllWindows()
-        self.app.exit(128 + int(self.signum or signal.SIGTERM))
+        self.app.exit(128 + signum)
 
     def _uninstall(self) -> None:
         if self in _installed:

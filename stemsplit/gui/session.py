@@ -147,12 +147,15 @@ class Session(QObject):
 
     # -- loading -------------------------------------------------------------------------
 
-    def load(self, path: str | Path) -> None:
-        """Open a song in the background; on failure the current song stays loaded."""
+    def load(self, path: str | Path, recover=None) -> None:
+        """Open a song in the background; on failure the current song stays loaded.
+
+        ``recover``: a crash-recovery snapshot (core.recovery Orphan) to open instead.
+        """
         path = str(path)
         if self._loader is not None:
             self._loader.cancel.set()
-        loader = LoadThread(path, self)
+        loader = LoadThread(path, self, recover=recover)
         # Bound methods of this QObject, not lambdas: the slots then run queued on
         # the GUI thread; the sender tells which (possibly stale) thread spoke.
         loader.loaded.connect(self._on_loaded)
@@ -353,12 +356,32 @@ class Session(QObject):
 
     @Slot()
     def _on_thread_done(self) -> None:
-        self._threads.discard(self.sender())
+        # A finished thread holds the song (or a whole project) until Qt deletes it:
+        # as the session's child that would be never.
+        thread = self.sender()
+        self._threads.discard(thread)
+        if thread is not None and thread is not self._probe:
+            release = getattr(thread, "release", None)
+            if release is not None:
+                release()
+            thread.deleteLater()
 
-    def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Cancel everything and wait for the threads (called when the window closes)."""
+    @property
+    def live_threads(self) -> int:
+        """Threads still running or not yet deleted (a test counts them)."""
+        from PySide6.QtCore import QThread
+
+        return len(self.findChildren(QThread))
+
+    def shutdown(self, timeout_s: float = 5.0) -> list:
+        """Cancel everything and wait for the threads (called when the window closes).
+
+        Returns:
+            The threads still running after ``timeout_s`` (the app must not destroy them).
+        """
+        from stemsplit.gui.run.workers import stop_threads
+
         self.cancel()
         if self._loader is not None:
             self._loader.cancel.set()
-        for thread in list(self._threads):
-            thread.wait(timeout_ms)
+        return stop_threads(list(self._threads), timeout_s)

@@ -79,6 +79,7 @@ def test_window_survives_hostile_settings(qtbot, app, kind, short_clip):
     assert dialog.export_button.isEnabled()
     dialog.reject()
 
+    window.projects.set_dirty(False)  # the finished run is unsaved work: closing would ask
     window.close()
     saved = json.loads(path.read_text(encoding="utf-8"))  # what it saved reads back
     assert saved["gui.recent_files"][0] == str(short_clip.resolve())

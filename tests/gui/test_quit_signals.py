@@ -78,3 +78,101 @@ def test_sigterm_cancels_the_export_and_quits_cleanly(tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert time.monotonic() - started < 30
     assert list(out.iterdir()) == []  # cancelled: no stems, no hidden .partial files
+
+
+UNSAVED_THEN_SIGNALS = r"""
+def drive():
+    from stemsplit.core.editing.editor import Edit, Region
+
+    w = window()
+    s, applier = w.session, w.edits.applier
+    wait_until(lambda: s.engine_ready)
+    w.open_path(sys.argv[2])
+    wait_until(lambda: s.audio is not None)
+    w.separate()
+    wait_until(lambda: s.stems is not None and applier.ready_now and not s.separating)
+    applier.apply(Edit(Region.rect(0.5, 1.5, 1000, 6000), "assign", "vocals"))
+    wait_until(lambda: applier.state.has_edits)
+    app.processEvents()
+    answers = ["Cancel", "Discard"]
+
+    def click():  # the first question gets Cancel, the second Discard
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and answers:
+            say("asked: " + box.text())
+            button = answers.pop(0)
+            next(b for b in box.buttons() if b.text().replace("&", "") == button).click()
+        QTimer.singleShot(20, click)
+    click()
+    say("edited")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_a_signal_with_unsaved_edits_asks_and_cancel_keeps_the_app_open(tmp_path, short_clip,
+                                                                         sig):
+    """Issue 23, item 2: the box appeared, Cancel was answered, and the app quit anyway."""
+    from tests.gui.app_driver import read_until, start_app
+
+    home = tmp_path / "home"
+    proc = start_app(UNSAVED_THEN_SIGNALS, home, str(short_clip))
+    try:
+        read_until(proc, "edited")
+        journal = next((home / "data" / "recovery").glob("*/journal.jsonl"))
+        proc.send_signal(getattr(signal, sig))
+        line = proc.stdout.readline()
+        assert line.startswith("asked: Save the mask edits of short clip.wav"), line
+        time.sleep(1.5)
+        assert proc.poll() is None, proc.stderr.read()  # Cancel: still running
+        assert journal.read_text().count("\n") == 1  # the edit is in the snapshot meanwhile
+        proc.send_signal(getattr(signal, sig))  # asked again; Discard: now it quits
+        assert proc.stdout.readline().startswith("asked: Save the mask edits")
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + getattr(signal, sig), err
+        assert not list((home / "data" / "recovery").glob("*/journal.jsonl"))  # clean quit
+    finally:
+        proc.kill()
+        proc.wait(30)
+
+
+DOWNLOADING = r"""
+def drive():
+    w = window()
+    wait_until(lambda: w.session.engine_ready)
+    w._choose_model("4stems")
+    dialog = w.download_dialog
+    dialog.start()
+    wait_until(lambda: dialog.running and dialog.thread.isRunning())
+    say("downloading")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_during_a_download_to_a_silent_server_quits_cleanly(tmp_path):
+    """Issue 23, item 3: 'QThread: Destroyed while thread is still running', exit 134."""
+    import socket
+
+    from stemsplit.core.models.store import BASE_URL_ENV
+    from tests.gui.app_driver import read_until, start_app
+
+    silent = socket.socket()  # listens, never answers: the download waits in recv()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/releases"
+    proc = start_app(DOWNLOADING, tmp_path / "home", env={BASE_URL_ENV: url})
+    try:
+        read_until(proc, "downloading")
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        silent.close()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Destroyed while thread" not in err and "Fatal Python error" not in err, err
+    assert took < 15, took

@@ -25,11 +25,13 @@ class EditorState(NamedTuple):
     redo_label: str = ""
     dirty: bool = False
     has_edits: bool = False
+    edits: tuple = ()  # the edit list itself (crash recovery journals it)
 
 
 def _state_of(editor) -> EditorState:
+    edits = tuple(editor.history)
     return EditorState(editor.undo_label or "", editor.redo_label or "", editor.dirty,
-                       bool(editor.history))
+                       bool(edits), edits)
 
 
 class EditApplier(QObject):

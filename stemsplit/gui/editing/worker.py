@@ -83,5 +83,8 @@ class EditWorker(QObject):
                     self.done.emit(tag, result)
                 else:
                     self.failed.emit(tag, error)
+            # The locals would keep the last result (an editor: a song's stems) alive until
+            # the next job, long after another song replaced it.
+            del item, job, result
             if empty:
                 self.idle.emit()

@@ -7,6 +7,7 @@ the engine is imported lazily inside ``run`` so the window opens without torch.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import traceback
@@ -40,9 +41,10 @@ class LoadThread(QThread):
     loaded = Signal(object, object)  # Audio, SongDisplay
     failed = Signal(str)
 
-    def __init__(self, path: str, parent=None) -> None:
+    def __init__(self, path: str, parent=None, recover=None) -> None:
         super().__init__(parent)
         self.path = path
+        self.recover = recover  # a core.recovery Orphan to restore instead of a file
         self.cancel = threading.Event()
         self.project = None  # a .stemsplit project: its stems and edits come with the song
 
@@ -51,11 +53,13 @@ class LoadThread(QThread):
         from stemsplit.core.errors import StemsplitError
 
         try:
-            if self.path.lower().endswith(".stemsplit"):
+            if self.recover is not None or self.path.lower().endswith(".stemsplit"):
                 from stemsplit.core.project import load_project
+                from stemsplit.core.recovery import restore
 
                 # The project holds the mix itself: it opens even if the song has moved.
-                self.project = project = load_project(self.path)
+                self.project = project = (restore(self.recover) if self.recover is not None
+                                          else load_project(self.path))
                 audio = Audio(np.ascontiguousarray(project.mix, dtype=np.float32),
                               project.stems.sample_rate, path=project.song_path,
                               original_channels=project.mix.shape[0])
@@ -75,6 +79,10 @@ class LoadThread(QThread):
             return
         if not self.cancel.is_set():
             self.loaded.emit(audio, display)
+
+    def release(self) -> None:
+        """Drop what it read: the session has it now (or never will)."""
+        self.project = self.recover = None
 
 
 class SeparatorCache:
@@ -196,6 +204,45 @@ class SeparationThread(QThread):
             raise Cancelled()
         self.finished_stems.emit(StemSet(self.sample_rate, {s: out[s] for s in stems},
                                          self.model))
+
+    def release(self) -> None:
+        """Drop the song and the stems it filled: the session holds them (or let them go)."""
+        self.samples = self.out = self.grids = None
+
+
+def stop_threads(threads, timeout_s: float = 5.0) -> list[QThread]:
+    """Ask each running thread to stop (its ``cancel`` event) and wait for it, in all
+    at most ``timeout_s``; returns those still running (never destroy one of those)."""
+    import time
+
+    threads = [t for t in threads if t.isRunning()]
+    for t in threads:
+        cancel = getattr(t, "cancel", None)
+        if isinstance(cancel, threading.Event):
+            cancel.set()
+    end = time.monotonic() + timeout_s
+    for t in threads:
+        t.wait(max(0, int((end - time.monotonic()) * 1000)))
+    still = [t for t in threads if t.isRunning()]
+    for t in still:
+        # Its parent (the window) may be deleted next, which would destroy a running
+        # QThread and abort the process: let it finish on its own, kept alive here.
+        t.setParent(None)
+        _STILL_RUNNING.append(t)
+    return still
+
+
+_STILL_RUNNING: list[QThread] = []
+
+
+@atexit.register
+def _wait_for_stragglers(timeout_s: float = 60.0) -> None:
+    """Python's exit destroys every QThread object: one still running aborts the process."""
+    import time
+
+    end = time.monotonic() + timeout_s
+    for t in _STILL_RUNNING:
+        t.wait(max(0, int((end - time.monotonic()) * 1000)))
 
 
 class EngineInfoThread(QThread):

@@ -1,0 +1,43 @@
+"""What the window says (issue 23, item 9): a drop of many files or a folder and a file."""
+
+from __future__ import annotations
+
+import shutil
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+
+def drop(qtbot, window, paths) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPoint(200, 200)
+    QApplication.sendEvent(window, QDragEnterEvent(pos, Qt.CopyAction, mime, Qt.LeftButton,
+                                                   Qt.NoModifier))
+    event = QDropEvent(QPointF(pos), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    with qtbot.waitSignal(window.session.songLoaded, timeout=60_000):
+        QApplication.sendEvent(window, event)
+
+
+def test_twenty_files_dropped_open_the_first_and_say_what_became_of_the_rest(
+        qtbot, window, short_clip, tmp_path):
+    files = [short_clip]
+    for i in range(19):
+        copy = tmp_path / f"song {i:02d}.wav"
+        shutil.copyfile(short_clip, copy)
+        files.append(copy)
+    drop(qtbot, window, files)
+    assert window.session.audio.path == short_clip
+    text = window.banner.text()
+    assert window.banner.isVisible() and "Opened short clip.wav only" in text
+    assert "19 more files" in text and "stemsplit separate" in text
+
+
+def test_a_folder_dropped_with_a_file_opens_the_file_and_names_the_folder(
+        qtbot, window, short_clip, tmp_path):
+    folder = tmp_path / "album"
+    folder.mkdir()
+    drop(qtbot, window, [folder, short_clip])
+    assert window.session.audio.path == short_clip
+    assert "the folder album" in window.banner.text()
