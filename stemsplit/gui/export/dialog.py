@@ -39,6 +39,7 @@ from stemsplit.core.audio.export import (
 from stemsplit.core.audio.write import OutputFormat
 from stemsplit.core.errors import StemsplitError
 from stemsplit.core.stems import StemSet
+from stemsplit.gui.common.names import display_name
 from stemsplit.gui.export.job import ExportJob, ExportThread
 from stemsplit.gui.export.result import ExportResultDialog
 from stemsplit.settings import Settings
@@ -80,7 +81,7 @@ class ExportDialog(QDialog):
         stems_layout = QVBoxLayout(stems_box)
         self.stem_checks: dict[str, QCheckBox] = {}
         for name in self.stemset.names:
-            box = QCheckBox(name)
+            box = QCheckBox(display_name(name))
             box.setChecked(True)
             box.toggled.connect(self._update)
             stems_layout.addWidget(box)

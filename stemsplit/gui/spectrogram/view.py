@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 
 from stemsplit.gui.common import theme
+from stemsplit.gui.common.names import display_name
 from stemsplit.gui.common.widgets import playhead_line, time_region
 from stemsplit.gui.spectrogram.axes import FrequencyAxis, format_hz, format_time
 from stemsplit.gui.spectrogram.display import FLOOR_DB, SongDisplay
@@ -375,5 +376,22 @@ class SpectrogramView(pg.PlotWidget):
             return ""
         hz = f"{format_hz(info['hz'])} · {note_name(info['hz'])}"
         parts = [format_time(info["time_s"], 2), hz, f"{info['db']:.0f} dB"]
-        parts += [f"{name} {100 * share:.0f}%" for name, share in info["shares"].items()]
+        names = list(info["shares"])
+        percents = whole_percents(list(info["shares"].values()))
+        parts += [f"{display_name(n)} {p}%" for n, p in zip(names, percents, strict=True)]
         return "   ".join(parts)
+
+
+def whole_percents(shares: list[float]) -> list[int]:
+    """Shares as whole percents that add up to exactly 100 (largest remainder first).
+
+    Rounding each share alone can read "vocals 50 % accompaniment 51 %".
+    """
+    total = sum(shares)
+    if not shares or total <= 0:
+        return [0 for _ in shares]
+    exact = [100 * s / total for s in shares]
+    out = [int(e) for e in exact]
+    for i in sorted(range(len(exact)), key=lambda i: out[i] - exact[i])[: 100 - sum(out)]:
+        out[i] += 1
+    return out
