@@ -156,6 +156,9 @@ SCHEMA: dict[str, Setting] = {
     "gui.scale": Setting("log", _one_of(*SCALES)),
     "gui.opacity": Setting(0.75, _fraction),
     "gui.recent_files": Setting([], _text_list(MAX_RECENT)),
+    # the last folder of each file dialog (gui/common/folders.py)
+    "gui.project_folder": Setting(None, _nonempty(MAX_TEXT)),
+    "gui.open_folder": Setting(None, _nonempty(MAX_TEXT)),
     # playback (gui/playback/glue.py, playback/devices.py)
     "gui.follow_playhead": Setting(True, _bool),
     "playback.device": Setting(None, _optional_name),

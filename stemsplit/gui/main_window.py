@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from stemsplit.gui import menus
 from stemsplit.gui.about import AboutDialog
+from stemsplit.gui.common import folders
 from stemsplit.gui.common.banner import Banner
 from stemsplit.gui.common.drop_hint import DropHint
 from stemsplit.gui.common.icon import app_icon
@@ -204,11 +205,13 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         from stemsplit.core.audio.read import AUDIO_EXTENSIONS  # no torch behind it
 
-        start = self.prefs.recent_files()[0] if self.prefs.recent_files() else str(Path.home())
+        recent = self.prefs.recent_files()
+        start = folders.suggest("open", self.prefs.settings, recent[0] if recent else None)
         exts = " ".join(f"*{e}" for e in AUDIO_EXTENSIONS)
-        path, _ = QFileDialog.getOpenFileName(self, "Open a song", str(Path(start).parent),
+        path, _ = QFileDialog.getOpenFileName(self, "Open a song", str(start),
                                               FILE_FILTER.format(exts=exts))
         if path:
+            folders.remember("open", self.prefs.settings, Path(path).parent)
             self.open_path(path)
 
     def open_path(self, path: str | Path) -> None:

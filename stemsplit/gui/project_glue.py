@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from stemsplit.gui.common import folders
 from stemsplit.gui.common.names import APP_NAME
 
 PROJECT_SUFFIX = ".stemsplit"
@@ -125,11 +126,27 @@ class ProjectGlue(QObject):
 
     # -- commands (filled in with core.project) ------------------------------------------
 
+    def open_folder(self) -> Path:
+        """Where Open Project starts: this project's folder, else where the last one was."""
+        if self.path is not None and folders.usable(self.path.parent):
+            return self.path.parent
+        return folders.suggest("project", self.window.prefs.settings)
+
+    def suggested_path(self) -> Path:
+        """What Save Project As proposes: beside the song, unless that is no place to write."""
+        audio = self.session.audio
+        name = (self.path.name if self.path else Path(audio.path).stem + PROJECT_SUFFIX
+                if audio and audio.path else f"untitled{PROJECT_SUFFIX}")
+        folder = (self.path.parent if self.path and folders.usable(self.path.parent) else
+                  folders.suggest("project", self.window.prefs.settings,
+                                  audio.path if audio else None, song_first=True))
+        return folder / name
+
     def open_dialog(self) -> None:
-        start = str(self.path.parent) if self.path else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open a project", start,
-                                              PROJECT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open a project",
+                                              str(self.open_folder()), PROJECT_FILTER)
         if path:
+            folders.remember("project", self.window.prefs.settings, Path(path).parent)
             self.window.open_path(path)
 
     def save(self) -> bool:
@@ -141,12 +158,8 @@ class ProjectGlue(QObject):
     def save_as(self) -> bool:
         if self.session.stems is None:
             return False
-        audio = self.session.audio
-        suggested = (self.path if self.path else
-                     Path(audio.path).with_suffix(PROJECT_SUFFIX) if audio and audio.path
-                     else Path.home() / f"untitled{PROJECT_SUFFIX}")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save the project", str(suggested),
-                                              PROJECT_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save the project",
+                                              str(self.suggested_path()), PROJECT_FILTER)
         if not path:
             return False
         if not is_project(path):
@@ -176,6 +189,7 @@ class ProjectGlue(QObject):
             return False
         w.edits.applier.mark_saved()
         self.path = Path(written)
+        folders.remember("project", w.prefs.settings, self.path.parent)
         self.set_dirty(False)
         w.statusBar().showMessage(f"Saved {self.path.name}.", 5000)
         return True

@@ -128,6 +128,10 @@ class PlaybackGlue(QObject):
             return None
         return [float(g) for g in self.player.settings.gains]
 
+    def mix_soloed(self) -> list[str]:
+        """The stems soloed in the mixer (they name the "what you hear" file)."""
+        return [n for n in self.player.names if self.player.is_solo(n)]
+
     def close(self) -> None:
         self.player.close()
 
@@ -150,7 +154,7 @@ def open_export_dialog(window, glue: PlaybackGlue | None):
     stems = window.session.stems
     dialog = ExportDialog(stems, song_name(stems), window.prefs.settings,
                           mix_gains=glue.mix_gains() if glue is not None else None,
-                          parent=window)
+                          parent=window, mix_soloed=glue.mix_soloed() if glue else ())
     dialog.finished_export.connect(
         lambda paths: window.statusBar().showMessage(summary(paths), 15_000))
     dialog.open()
