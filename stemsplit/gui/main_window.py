@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         self.view.baseLutChanged.connect(self.legend.set_lut)
         self.view.xRangeChanged.connect(self.overview.show_span)
         self.overview.spanRequested.connect(self.view.set_x_range)
+        self.view.loopShown.connect(self.overview.show_loop)
 
     # -- preferences ---------------------------------------------------------------------
 

@@ -183,7 +183,8 @@ class ProjectGlue(QObject):
             written = save_project(path, song_path=s.audio.path,
                                    model=(s.stems.model if s.stems else "") or s.model_name,
                                    stems=base, edits=editor.history, mixer=self.mixer_state(),
-                                   view=self.view_state(), mix=s.audio.samples)
+                                   view=self.view_state(), mix=s.audio.samples,
+                                   loop=self.loop_state())
         except StemsplitError as exc:
             w.banner.show_message(str(exc))
             return False
@@ -213,6 +214,16 @@ class ProjectGlue(QObject):
         return {name: {"gain_db": p.gain_db(name), "solo": p.is_solo(name),
                        "mute": p.is_muted(name)} for name in p.names}
 
+    def loop_state(self):
+        """The loop to keep in the project (``core.project.Loop``), or None."""
+        from stemsplit.core.project import Loop
+
+        playback, span = self.window.playback, self.window.view.loop_span()
+        on = playback is not None and playback.player.loop_enabled
+        if span is None and on and self.session.audio is not None:  # the whole song loops
+            span = (0.0, self.session.audio.duration_s)
+        return Loop(span[0], span[1], on) if span is not None and span[1] > span[0] else None
+
     def view_state(self) -> dict:
         v = self.window.view
         return {"scale": v.scale, "mode": v.mode, "x_range": list(v.x_range())}
@@ -237,6 +248,8 @@ class ProjectGlue(QObject):
             view = project.view
             if view.get("scale") in ("log", "linear"):
                 self.window.stem_list.set_scale(view["scale"])
+            if project.loop is not None and playback is not None:
+                playback.restore_loop(project.loop.start, project.loop.end, project.loop.on)
             rng = view.get("x_range")
             if isinstance(rng, list) and len(rng) == 2:
                 self.window.view.set_x_range(float(rng[0]), float(rng[1]))

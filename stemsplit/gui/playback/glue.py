@@ -48,6 +48,10 @@ class PlaybackGlue(QObject):
         self.transport.errorOccurred.connect(lambda m: window.banner.show_message(m))
         window.view.clickedAt.connect(self.transport.seek_seconds)
         window.view.loopChanged.connect(self._on_loop_drawn)
+        from stemsplit.gui.common.widgets import observe_player
+
+        observe_player(window.overview, self.player,
+                       lambda: window.overview.set_loop_on(self.player.loop_enabled))
         from stemsplit.gui.playback.menu import PlaybackMenu
 
         self.menu = PlaybackMenu(self, window)
@@ -105,6 +109,14 @@ class PlaybackGlue(QObject):
         end = min(end, self.session.audio.duration_s)
         self.window.view.set_loop((max(0.0, start), end))
         self._on_loop_drawn(max(0.0, start), end)
+
+    def restore_loop(self, start: float, end: float, on: bool) -> None:
+        """Put back a saved loop (an opened project): the region, and looping on or off."""
+        self.window.view.set_loop((start, end))
+        sr = self.player.sample_rate
+        if sr:
+            self.player.set_loop_region(round(start * sr), round(end * sr))
+        self.player.set_loop_enabled(on)
 
     def clear_loop_region(self) -> None:
         self.window.view.set_loop(None)

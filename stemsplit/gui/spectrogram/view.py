@@ -41,12 +41,15 @@ class SpectrogramView(pg.PlotWidget):
         baseLutChanged(lut, levels): the colours of the spectrogram changed (for a legend).
         loopChanged(start_s, end_s): the user drew (Shift+drag) or edited the loop region;
             an empty span (Shift+click) clears it.
+        loopShown(span): the region on screen changed, by the user or not: ``(start_s,
+            end_s)`` or None (the overview draws it too).
     """
 
     xRangeChanged = Signal(float, float)
     hovered = Signal(str)
     clickedAt = Signal(float)  # a single click at this time (seek there)
     loopChanged = Signal(float, float)
+    loopShown = Signal(object)
     baseLutChanged = Signal(object, object)  # the mixture's LUT and its (low, high) dB levels
 
     def __init__(self, parent=None) -> None:
@@ -85,6 +88,7 @@ class SpectrogramView(pg.PlotWidget):
         self._base_is_grey = False
         self.vb.selecting.connect(self._on_selecting)
         self.loop.sigRegionChangeFinished.connect(self._on_loop_edited)
+        self.loop.sigRegionChanged.connect(lambda *_: self.loopShown.emit(self.loop_span()))
         self._setting_loop = False
         self.vb.sigXRangeChanged.connect(self._on_x_range)
         self.vb.sigResized.connect(self._update_lod)
@@ -208,6 +212,7 @@ class SpectrogramView(pg.PlotWidget):
                 self.loop.show()
         finally:
             self._setting_loop = False
+        self.loopShown.emit(self.loop_span())
 
     def loop_span(self) -> tuple[float, float] | None:
         if not self.loop.isVisible():
