@@ -40,7 +40,7 @@ from stemsplit.gui.run.progress_status import ProgressStatus
 from stemsplit.gui.session import Session
 from stemsplit.gui.spectrogram.legend import ColourLegend
 from stemsplit.gui.spectrogram.overview import Overview
-from stemsplit.gui.spectrogram.view import MIX, SpectrogramView
+from stemsplit.gui.spectrogram.view import FREQ_AXIS_PX, MIX, SpectrogramView
 from stemsplit.gui.stem_list import StemList
 
 FILE_FILTER = ("Audio files ({exts});;All files (*)")
@@ -112,7 +112,17 @@ class MainWindow(QMainWindow):
         view_row.addWidget(self.view, 1)
         view_row.addWidget(self.legend)
         plot_box.addLayout(view_row, 1)
-        plot_box.addWidget(self.overview)
+        # The overview's ruler lines up with the spectrogram's: the same gutter on the left
+        # (the frequency axis) and on the right (the colour legend).
+        self.overview.align_with(FREQ_AXIS_PX)
+        overview_row = QHBoxLayout()
+        overview_row.setContentsMargins(0, 0, 0, 0)
+        overview_row.setSpacing(view_row.spacing())
+        overview_row.addWidget(self.overview, 1)
+        gutter = QWidget()  # a widget, not a spacer: the layout's spacing applies to both rows
+        gutter.setFixedWidth(self.legend.maximumWidth())
+        overview_row.addWidget(gutter)
+        plot_box.addLayout(overview_row)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.drop_hint)
         self.stack.addWidget(plots)

@@ -56,6 +56,16 @@ class Overview(pg.PlotWidget):
         self.region.sigRegionChanged.connect(self._on_region)
         self.scene().sigMouseClicked.connect(self._on_click)
 
+    def align_with(self, left_px: int) -> None:
+        """Leave a blank gutter of ``left_px`` on the left, where the spectrogram has its
+        frequency axis, so both time rulers put each second at the same x."""
+        plot = self.getPlotItem()
+        plot.showAxis("left")
+        axis = plot.getAxis("left")
+        axis.setWidth(left_px)
+        axis.setStyle(showValues=False, tickLength=0)
+        axis.setPen(pg.mkPen(None))
+
     def set_song(self, envelope: np.ndarray | None, duration_s: float) -> None:
         """Draw a song's envelope (peak 0..1 per point), or clear the strip."""
         self.duration = duration_s

@@ -23,6 +23,7 @@ from stemsplit.gui.spectrogram.pyramid import Pyramid
 from stemsplit.gui.spectrogram.viewbox import END, MOVE, START, RulerAxis, TimeViewBox
 
 MIX = "mix"  # view mode: the mixture with mask overlays
+FREQ_AXIS_PX = 60  # the frequency axis's width (the overview leaves the same gutter)
 
 
 def _image() -> pg.ImageItem:
@@ -65,7 +66,7 @@ class SpectrogramView(pg.PlotWidget):
         for axis in (self.time_axis, self.freq_axis):
             axis.setPen(pg.mkPen(theme.BORDER))
             axis.setTextPen(pg.mkPen(theme.MUTED))
-        self.freq_axis.setWidth(60)
+        self.freq_axis.setWidth(FREQ_AXIS_PX)
         self.vb = plot.getViewBox()
         self.vb.setMouseEnabled(x=True, y=False)  # wheel zooms time, drag pans time
         self.vb.setDefaultPadding(0.0)
