@@ -171,6 +171,9 @@ SCHEMA: dict[str, Setting] = {
     "gui.recent_files": Setting([], _text_list(MAX_RECENT)),
     # ask before closing over a finished separation or mixer changes (gui/project_glue.py)
     "gui.ask_unsaved_run": Setting(True, _bool),
+    # the last folder of each file dialog (gui/common/folders.py)
+    "gui.project_folder": Setting(None, _nonempty(MAX_TEXT)),
+    "gui.open_folder": Setting(None, _nonempty(MAX_TEXT)),
     # playback (gui/playback/glue.py, playback/devices.py)
     "gui.follow_playhead": Setting(True, _bool),
     "gui.wiener": Setting(False, _bool),

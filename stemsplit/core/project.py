@@ -4,7 +4,9 @@ A ``.stemsplit`` project is one zip file:
 
 - ``manifest.json``: ``format`` ("stemsplit-project"), ``version``, song path,
   model, sample rate, stem names, channels and length, the edits
-  (``Edit.to_json``), the mixer and view settings (any JSON the GUI gives);
+  (``Edit.to_json``), the mixer and view settings (any JSON the GUI gives), the
+  loop (``{"start": s, "end": s, "on": bool}`` or null; one that does not fit
+  the song is dropped on reading, never an error);
 - ``mix.npy`` and ``stem_<i>.npy``: ``(channels, n)`` float32 arrays (lossless).
   The last stem is stored only when it is not bit-for-bit ``mix`` minus the
   others (the engines make it so), which saves one stem's worth of space.
@@ -23,6 +25,7 @@ the edited stems bit for bit.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import tokenize
@@ -50,6 +53,33 @@ class ProjectError(StemsplitError):
     """A project could not be read or written; the message says why, for a user."""
 
 
+@dataclass(frozen=True)
+class Loop:
+    """The loop region in seconds (``0 <= start < end``) and whether looping is on."""
+
+    start: float
+    end: float
+    on: bool
+
+    def to_json(self) -> dict:
+        return {"start": self.start, "end": self.end, "on": self.on}
+
+    @classmethod
+    def from_json(cls, value, duration_s: float) -> Loop | None:
+        """A saved loop, or None when it is absent or does not fit the song."""
+        if not isinstance(value, dict):
+            return None
+        start, end, on = value.get("start"), value.get("end"), value.get("on", False)
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                   for x in (start, end)) or not isinstance(on, bool):
+            return None
+        start, end = float(start), float(end)
+        if not (math.isfinite(start) and math.isfinite(end)
+                and 0.0 <= start < end <= duration_s + 1e-6):
+            return None
+        return cls(start, min(end, duration_s), on)
+
+
 @dataclass
 class Project:
     """An opened project.
@@ -62,6 +92,7 @@ class Project:
         mix: ``(channels, n)`` float32, what the stems sum to.
         edits: the edits to replay on the base stems, in order.
         mixer, view: the GUI's settings as saved (plain JSON).
+        loop: ``Loop`` (seconds, on/off) or None.
         version: the file's format version.
         notes: settings in the file that were unusable and reset (for the user:
             "the vocals fader was reset"); the audio and edits are never reset.
@@ -77,6 +108,7 @@ class Project:
     view: dict = field(default_factory=dict)
     version: int = VERSION
     notes: list[str] = field(default_factory=list)
+    loop: Loop | None = None
 
     @property
     def song_found(self) -> bool:
@@ -89,7 +121,8 @@ MANIFEST = "manifest.json"
 
 def save_project(path: str | Path, *, song_path: str | Path | None, model: str,
                  stems: StemSet, edits: list[Edit], mixer: dict | None = None,
-                 view: dict | None = None, mix: np.ndarray | None = None) -> Path:
+                 view: dict | None = None, mix: np.ndarray | None = None,
+                 loop: Loop | None = None) -> Path:
     """Write a project atomically (temporary file beside it, then rename).
 
     Args:
@@ -104,6 +137,7 @@ def save_project(path: str | Path, *, song_path: str | Path | None, model: str,
         edits: ``MaskEditor.history``.
         mixer, view: JSON-safe dicts.
         mix: ``(channels, n)`` float32 the stems sum to; default: their sum.
+        loop: the loop region and its on/off state, if any.
 
     Returns:
         The path written (the link's own path when ``path`` was a link).
@@ -118,7 +152,7 @@ def save_project(path: str | Path, *, song_path: str | Path | None, model: str,
     if not path.suffix:
         path = path.with_suffix(EXTENSION)
     try:
-        _save(path, song_path, model, stems, edits, mixer, view, mix)
+        _save(path, song_path, model, stems, edits, mixer, view, mix, loop)
     except ProjectError:
         raise
     except MemoryError as e:
@@ -129,7 +163,7 @@ def save_project(path: str | Path, *, song_path: str | Path | None, model: str,
     return path
 
 
-def _save(path: Path, song_path, model, stems, edits, mixer, view, mix) -> None:
+def _save(path: Path, song_path, model, stems, edits, mixer, view, mix, loop) -> None:
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     _check_target(target, song_path)
     names = stems.names
@@ -151,6 +185,7 @@ def _save(path: Path, song_path, model, stems, edits, mixer, view, mix) -> None:
         "last_stem_derived": bool(derived),
         "edits": [e.to_json() for e in edits],
         "mixer": mixer or {}, "view": view or {},
+        "loop": loop.to_json() if loop is not None else None,
     }
     try:
         text = json.dumps(manifest, indent=1, allow_nan=False)
@@ -307,7 +342,8 @@ def _read(path: Path, zf: zipfile.ZipFile, file_size: int) -> Project:
     return Project(path=path, song_path=Path(song) if song else None, model=m["model"],
                    stems=StemSet(rate, dict(zip(names, arrays, strict=True)), m["model"]),
                    mix=mix, edits=m["edits"], mixer=m["mixer"], view=m["view"],
-                   version=version, notes=notes)
+                   version=version, notes=notes,
+                   loop=Loop.from_json(m["loop"], shape[1] / rate))
 
 
 def _manifest(zf: zipfile.ZipFile, name: str) -> dict:

@@ -243,6 +243,9 @@ FIELDS: dict[str, Field] = {
     "last_stem_derived": Field(flag("stem layout"), False),
     "edits": Field(_edits, []),
     "mixer": Field(_mixer, {}, soft=True),
+    # the loop is checked against the song by project.Loop.from_json (dropped if it misfits)
+    "loop": Field(lambda v, _c: v if isinstance(v, dict) and len(v) <= 3 else None, None,
+                  soft=True),
     "view": Field(_table(VIEW_FIELDS, "view"), {}, soft=True),
 }
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from stemsplit.gui import menus
 from stemsplit.gui.about import AboutDialog
+from stemsplit.gui.common import folders
 from stemsplit.gui.common.banner import Banner
 from stemsplit.gui.common.drop_hint import DropHint
 from stemsplit.gui.common.icon import app_icon
@@ -40,7 +41,7 @@ from stemsplit.gui.run.progress_status import ProgressStatus
 from stemsplit.gui.session import Session
 from stemsplit.gui.spectrogram.legend import ColourLegend
 from stemsplit.gui.spectrogram.overview import Overview
-from stemsplit.gui.spectrogram.view import MIX, SpectrogramView
+from stemsplit.gui.spectrogram.view import FREQ_AXIS_PX, MIX, SpectrogramView
 from stemsplit.gui.stem_list import StemList
 
 FILE_FILTER = ("Audio files ({exts});;All files (*)")
@@ -114,7 +115,17 @@ class MainWindow(QMainWindow):
         view_row.addWidget(self.view, 1)
         view_row.addWidget(self.legend)
         plot_box.addLayout(view_row, 1)
-        plot_box.addWidget(self.overview)
+        # The overview's ruler lines up with the spectrogram's: the same gutter on the left
+        # (the frequency axis) and on the right (the colour legend).
+        self.overview.align_with(FREQ_AXIS_PX)
+        overview_row = QHBoxLayout()
+        overview_row.setContentsMargins(0, 0, 0, 0)
+        overview_row.setSpacing(view_row.spacing())
+        overview_row.addWidget(self.overview, 1)
+        gutter = QWidget()  # a widget, not a spacer: the layout's spacing applies to both rows
+        gutter.setFixedWidth(self.legend.maximumWidth())
+        overview_row.addWidget(gutter)
+        plot_box.addLayout(overview_row)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.drop_hint)
         self.stack.addWidget(plots)
@@ -176,6 +187,7 @@ class MainWindow(QMainWindow):
         self.view.baseLutChanged.connect(self.legend.set_lut)
         self.view.xRangeChanged.connect(self.overview.show_span)
         self.overview.spanRequested.connect(self.view.set_x_range)
+        self.view.loopShown.connect(self.overview.show_loop)
 
     # -- preferences ---------------------------------------------------------------------
 
@@ -218,11 +230,13 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         from stemsplit.core.audio.read import AUDIO_EXTENSIONS  # no torch behind it
 
-        start = self.prefs.recent_files()[0] if self.prefs.recent_files() else str(Path.home())
+        recent = self.prefs.recent_files()
+        start = folders.suggest("open", self.prefs.settings, recent[0] if recent else None)
         exts = " ".join(f"*{e}" for e in AUDIO_EXTENSIONS)
-        path, _ = QFileDialog.getOpenFileName(self, "Open a song", str(Path(start).parent),
+        path, _ = QFileDialog.getOpenFileName(self, "Open a song", str(start),
                                               FILE_FILTER.format(exts=exts))
         if path:
+            folders.remember("open", self.prefs.settings, Path(path).parent)
             self.open_path(path)
 
     def open_path(self, path: str | Path) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QMessageBox
 
+from stemsplit.gui.common import folders
 from stemsplit.gui.common.names import APP_NAME
 
 PROJECT_SUFFIX = ".stemsplit"
@@ -211,11 +212,27 @@ class ProjectGlue(QObject):
 
     # -- commands ------------------------------------------------------------------------
 
+    def open_folder(self) -> Path:
+        """Where Open Project starts: this project's folder, else where the last one was."""
+        if self.path is not None and folders.usable(self.path.parent):
+            return self.path.parent
+        return folders.suggest("project", self.window.prefs.settings)
+
+    def suggested_path(self) -> Path:
+        """What Save Project As proposes: beside the song, unless that is no place to write."""
+        audio = self.session.audio
+        name = (self.path.name if self.path else Path(audio.path).stem + PROJECT_SUFFIX
+                if audio and audio.path else f"untitled{PROJECT_SUFFIX}")
+        folder = (self.path.parent if self.path and folders.usable(self.path.parent) else
+                  folders.suggest("project", self.window.prefs.settings,
+                                  audio.path if audio else None, song_first=True))
+        return folder / name
+
     def open_dialog(self) -> None:
-        start = str(self.path.parent) if self.path else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open a project", start,
-                                              PROJECT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open a project",
+                                              str(self.open_folder()), PROJECT_FILTER)
         if path:
+            folders.remember("project", self.window.prefs.settings, Path(path).parent)
             self.window.open_path(path)
 
     def save(self) -> bool:
@@ -227,12 +244,8 @@ class ProjectGlue(QObject):
     def save_as(self) -> bool:
         if self.session.stems is None:
             return False
-        audio = self.session.audio
-        suggested = (self.path if self.path else
-                     Path(audio.path).with_suffix(PROJECT_SUFFIX) if audio and audio.path
-                     else Path.home() / f"untitled{PROJECT_SUFFIX}")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save the project", str(suggested),
-                                              PROJECT_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save the project",
+                                              str(self.suggested_path()), PROJECT_FILTER)
         if not path:
             return False
         if not is_project(path):
@@ -258,6 +271,7 @@ class ProjectGlue(QObject):
         path = Path(path)
         song, model = s.audio.path, (s.stems.model if s.stems else "") or s.model_name
         mixer, view, mix = self.mixer_state(), self.view_state(), s.audio.samples
+        loop_region = self.loop_state()
         self._save_token += 1
         tag = ("save", self._save_token)
 
@@ -270,7 +284,7 @@ class ProjectGlue(QObject):
             try:
                 written = save_project(path, song_path=song, model=model,
                                        stems=editor.base_stems(), edits=editor.history,
-                                       mixer=mixer, view=view, mix=mix)
+                                       mixer=mixer, view=view, mix=mix, loop=loop_region)
             except StemsplitError as exc:
                 return str(exc)
             editor.mark_saved()
@@ -319,6 +333,7 @@ class ProjectGlue(QObject):
         # Results of edits queued before the save came in already; later ones follow.
         applier.state = applier.state._replace(dirty=False)
         self.path = written
+        folders.remember("project", w.prefs.settings, written.parent)
         self._edits_dirty = False
         self.run_unsaved = False
         self._mixer_baseline = mixer
@@ -349,6 +364,16 @@ class ProjectGlue(QObject):
         return {name: {"gain_db": p.gain_db(name), "solo": p.is_solo(name),
                        "mute": p.is_muted(name)} for name in p.names}
 
+    def loop_state(self):
+        """The loop to keep in the project (``core.project.Loop``), or None."""
+        from stemsplit.core.project import Loop
+
+        playback, span = self.window.playback, self.window.view.loop_span()
+        on = playback is not None and playback.player.loop_enabled
+        if span is None and on and self.session.audio is not None:  # the whole song loops
+            span = (0.0, self.session.audio.duration_s)
+        return Loop(span[0], span[1], on) if span is not None and span[1] > span[0] else None
+
     def view_state(self) -> dict:
         v = self.window.view
         return {"scale": v.scale, "mode": v.mode, "x_range": list(v.x_range())}
@@ -374,6 +399,8 @@ class ProjectGlue(QObject):
             view = project.view
             if view.get("scale") in ("log", "linear"):
                 self.window.stem_list.set_scale(view["scale"])
+            if project.loop is not None and playback is not None:
+                playback.restore_loop(project.loop.start, project.loop.end, project.loop.on)
             rng = view.get("x_range")
             if isinstance(rng, list) and len(rng) == 2:
                 self.window.view.set_x_range(*_within_song(rng, self.session))

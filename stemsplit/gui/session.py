@@ -327,6 +327,7 @@ class Session(QObject):
         if self.sender() is not self._runner:
             return
         self._runner = None
+        self._forget_first_run()
         self._drop_run()
         self.separationFailed.emit(message)
         self.busyChanged.emit(self.busy)
@@ -338,9 +339,18 @@ class Session(QObject):
 
     def _end_cancelled(self) -> None:
         self._runner = None
+        self._forget_first_run()
         self._drop_run()
         self.separationCancelled.emit(self._user_cancelled)
         self.busyChanged.emit(self.busy)
+
+    def _forget_first_run(self) -> None:
+        """A first run that did not finish leaves nothing behind: no masks, no partial stems.
+
+        It was shown as it went; keeping its first minutes tinted would look like a result.
+        """
+        if not self.replacing and self.stems is None:
+            self.masks, self.partial_stems = None, {}
 
     def _drop_run(self) -> None:
         """Forget the run's own masks and audio (what is shown stays in ``masks``)."""

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stemsplit.gui.common.names import display_name
 from stemsplit.gui.spectrogram.view import MIX
 
 
@@ -124,7 +125,7 @@ class StemList(QFrame):
             swatch = QLabel()
             swatch.setFixedSize(14, 14)
             swatch.setStyleSheet(f"background: {colours[name]}; border-radius: 3px;")
-            check = QCheckBox(name.capitalize())
+            check = QCheckBox(display_name(name))
             check.setChecked(visible.get(name, True))
             check.setToolTip(f"Show the {name} mask over the spectrogram")
             check.toggled.connect(lambda on, n=name: self.overlayToggled.emit(n, on))
@@ -138,7 +139,7 @@ class StemList(QFrame):
         while self.mode.count() > 1:
             self.mode.removeItem(1)
         for name in names:
-            self.mode.addItem(f"{name.capitalize()} only", name)
+            self.mode.addItem(f"{display_name(name)} only", name)
         index = self.mode.findData(current)
         self.mode.setCurrentIndex(max(index, 0))
         self.mode.blockSignals(False)

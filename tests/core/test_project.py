@@ -205,3 +205,18 @@ def test_a_write_that_fails_midway_keeps_the_old_project(tmp_path, edited, demo_
     assert path.read_bytes() == old
     assert sorted(os.listdir(tmp_path)) == ["arrays.npz", "p.stemsplit"]
     assert load_project(path).view == {"scale": "linear"}
+
+
+def test_the_loop_is_kept_and_a_loop_that_does_not_fit_is_dropped(tmp_path, edited, demo_path):
+    from stemsplit.core.project import Loop
+
+    written = save(tmp_path / "looped", edited, demo_path, loop=Loop(2.5, 4.0, False))
+    assert load_project(written).loop == Loop(2.5, 4.0, False)
+    assert load_project(save(tmp_path / "plain", edited, demo_path)).loop is None
+    duration = edited.length / edited.base_stems().sample_rate
+    for bad in ({"start": 4.0, "end": 2.0, "on": True}, {"start": -1, "end": 2, "on": True},
+                {"start": 1, "end": duration + 5, "on": True}, {"start": "1", "end": 2},
+                {"start": 1, "end": 2, "on": "yes"}, [1, 2], 7, {"start": True, "end": 2}):
+        assert Loop.from_json(bad, duration) is None, bad
+    assert Loop.from_json({"start": 0, "end": duration, "on": True}, duration) == \
+        Loop(0.0, duration, True)

@@ -175,9 +175,11 @@ def test_export_what_you_hear_equals_the_mixer(qtbot, settings, tmp_path):
     dialog.depth_combo.setCurrentIndex(dialog.depth_combo.findData("32f"))
     for box in dialog.stem_checks.values():
         box.setChecked(False)
-    assert dialog.preview.text() == "My Song - mix.wav"
+    # Named by what it holds, and the dialog says so (issue 20.8).
+    assert "everything but vocals" in dialog.mix_check.text()
+    assert dialog.preview.text() == "My Song - without vocals.wav"
     run_export(qtbot, dialog)
-    mix = read(tmp_path / "out" / "My Song - mix.wav")
+    mix = read(tmp_path / "out" / "My Song - without vocals.wav")
     assert np.array_equal(mix, data.stems["accompaniment"] * np.float32(karaoke.gains[1]))
 
 
@@ -253,3 +255,16 @@ def test_drag_carries_the_file_url(qtbot, tmp_path):
     # Offscreen Qt ends the drag loop at once; the drag must still start cleanly.
     started = start_stem_drag(strip, data, "accompaniment", "My Song")
     assert started is not None
+
+
+def test_what_you_hear_is_named_by_what_it_holds():
+    from stemsplit.core.audio.export import what_you_hear
+
+    names = ["vocals", "drums", "bass", "other"]
+    assert what_you_hear(names, [1, 1, 1, 1]) == ("mix", "the whole mix")
+    assert what_you_hear(names, [1, 0.5, 1, 1])[0] == "mix (mixer levels)"
+    assert what_you_hear(names, [1, 0, 0, 0], ["vocals"]) == ("vocals (solo)", "vocals alone")
+    assert what_you_hear(names, [0, 1, 1, 1])[0] == "without vocals"
+    assert what_you_hear(names, [1, 1, 0, 0], ["vocals", "drums"])[0] == "vocals + drums (solo)"
+    assert what_you_hear(names, [0, 0, 1, 1])[0] == "without vocals and drums"
+    assert what_you_hear(names, [0, 0, 0, 0])[0] == "silence"

@@ -63,7 +63,7 @@ def test_tools_are_off_until_stems_exist_and_keys_pick_them(qtbot, window, short
     with qtbot.waitSignal(window.session.separationFinished, timeout=RUN_TIMEOUT_MS):
         window.separate()
     assert tools.buttons["brush"].isEnabled()
-    assert [tools.target.itemText(i) for i in range(tools.target.count())] == \
+    assert [tools.target.itemData(i) for i in range(tools.target.count())] == \
         window.session.stems.names
     key(qtbot, window, Qt.Key_B)
     assert tools.tool == "brush" and window.view.vb.tool == "brush"

@@ -121,6 +121,26 @@ def fs_name(name: str) -> str:
         return name
     except UnicodeEncodeError:
         return os.fsdecode(name.encode("utf-8"))
+def what_you_hear(names: Sequence[str], gains: Sequence[float],
+                  soloed: Sequence[str] = ()) -> tuple[str, str]:
+    """The "what you hear" file's ``<stem>`` name and a sentence of what it holds.
+
+    ``gains``: the mixer's effective linear gain per stem (mute and solo applied);
+    ``soloed``: the stems whose solo is on. E.g. ``("vocals (solo)", "vocals alone")``,
+    ``("without vocals", "everything but vocals")``, ``("mix", "the whole mix")``.
+    """
+    audible = [n for n, g in zip(names, gains, strict=True) if g > 0]
+    if not audible:
+        return "silence", "silence: every stem is muted"
+    if len(audible) == len(names):
+        if all(abs(g - 1.0) < 1e-6 for g in gains):
+            return MIX_STEM_NAME, "the whole mix"
+        return f"{MIX_STEM_NAME} (mixer levels)", "every stem, at the mixer's levels"
+    listed = " + ".join(audible)
+    if soloed and set(audible) <= set(soloed):
+        return f"{listed} (solo)", f"{listed} alone"
+    muted = [n for n in names if n not in audible]
+    return f"without {' and '.join(muted)}", f"everything but {' and '.join(muted)}"
 
 
 def expand_pattern(pattern: str, *, song: str, stem: str, fmt: OutputFormat = DEFAULT_FORMAT,

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from stemsplit.core.editing.edits import Edit
+from stemsplit.core.engine.dsp import magnitude_shares
 
 # Below this a stem's magnitude counts as silence when sharing energy out (float32 audio).
 SILENCE = 1e-12
@@ -281,8 +282,12 @@ def set_last(arrays: list[np.ndarray], mix: np.ndarray, a: int, b: int) -> None:
 
 def share_masks(arrays: list[np.ndarray], mix: np.ndarray, grid: EditGrid,
                 ja: int, jb: int) -> np.ndarray:
-    """``(S, K, F)`` float32: |S_i| / |X| per bin over frames ``[ja, jb)``, channel mean,
-    clipped to [0, 1] (as the engines' display masks)."""
-    spec = span_spectra([*arrays, mix], grid, ja, jb).abs()            # (S+1, C, F, K)
-    ratio = (spec[:-1] / spec[-1:].clamp_min(1e-6)).clamp(0, 1).mean(dim=1)
-    return np.ascontiguousarray(ratio.transpose(-1, -2).numpy(), dtype=np.float32)
+    """``(S, K, F)`` float32: each stem's share of each bin over frames ``[ja, jb)``
+    (``dsp.magnitude_shares``: summing to one over the stems, as the engines' masks).
+
+    ``mix`` is unused (the stems sum to it); it stays in the signature for callers.
+    """
+    del mix
+    spec = span_spectra(list(arrays), grid, ja, jb).abs()               # (S, C, F, K)
+    shares = magnitude_shares(spec)                                      # (S, F, K)
+    return np.ascontiguousarray(shares.transpose(-1, -2).numpy(), dtype=np.float32)

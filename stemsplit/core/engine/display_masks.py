@@ -1,4 +1,4 @@
-"""Display masks of a waveform model: |stem| / |mix| per STFT bin of the finished audio.
+"""Display masks of a waveform model: each stem's share per bin of the finished audio.
 
 Models that output waveforms (HT-Demucs, the RoFormers, ensembles) have no
 spectrogram masks of their own to show; these are computed from the stems as
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from stemsplit.core.engine.dsp import magnitude_shares
 from stemsplit.core.stems import MaskBlock
 
 MASK_FFT = 4096
@@ -17,7 +18,7 @@ MASK_HOP = 1024
 
 
 class DisplayMasks:
-    """Turns finished model-rate stem audio into ``MaskBlock``s: |stem| / |mix| per STFT bin.
+    """Turns finished model-rate stem audio into ``MaskBlock``s: each stem's share per bin.
 
     Frame ``f`` is centred at sample ``f * MASK_HOP``; a frame is emitted once
     the audio under its whole window is final (the song's ends are zero-padded).
@@ -57,13 +58,11 @@ class DisplayMasks:
         mix_part = _slice(self.mix, first * MASK_HOP - self.half, b - a)
         mix_t = torch.from_numpy(mix_part)
         stems_part = torch.cat([stems_part[:-1], (mix_t - stems_part[:-1].sum(0))[None]])
-        spec = torch.stft(torch.cat([stems_part.reshape(-1, b - a), mix_t]), MASK_FFT,
-                          MASK_HOP, window=self.window, center=False,
-                          return_complex=True).abs()                # (S*C + C, K, frames)
         n_stems, channels = stems_part.shape[:2]
-        stem_mag = spec[: n_stems * channels].reshape(n_stems, channels, *spec.shape[-2:])
-        mix_mag = spec[n_stems * channels:]
-        ratio = (stem_mag / mix_mag.clamp_min(1e-6)).clamp(0, 1).mean(dim=1)
+        spec = torch.stft(stems_part.reshape(-1, b - a), MASK_FFT, MASK_HOP,
+                          window=self.window, center=False,
+                          return_complex=True).abs()                # (S*C, K, frames)
+        ratio = magnitude_shares(spec.reshape(n_stems, channels, *spec.shape[-2:]))
         self.next_frame = stop
         drop = stop * MASK_HOP - self.half - self.buffer_start
         self.buffer = self.buffer[..., drop:]

@@ -86,3 +86,21 @@ def extend_masks(masks: torch.Tensor, total_bins: int, mode: str = "top",
     else:
         raise ValueError(f"unknown mask extension {mode!r}; choose from {EXTENSIONS}")
     return torch.cat([masks, fill.expand(*fill.shape[:-1], extra)], dim=-1)
+
+
+def magnitude_shares(stem_mag: torch.Tensor) -> torch.Tensor:
+    """Each stem's share of the bin, summing to exactly one over the stems.
+
+    ``stem_mag``: ``(S, C, K, T)`` magnitudes |S_i| of stems that sum to the mix.
+    Returns ``(S, K, T)``: sum_c |S_i| / sum_j sum_c |S_j|, an equal share where
+    every stem is silent. For stems made by a ratio mask on the mixture (the
+    built-in model) this is the mask itself; for edited stems, or a waveform
+    model's, it is what a musician reads as "how much of this is vocals" — the
+    read-out then always adds up to 100 %, where |S_i| / |X| would not (phases
+    that cancel make the stems' magnitudes add up to more than the mix's).
+    """
+    per_stem = stem_mag.sum(dim=1)
+    total = per_stem.sum(dim=0, keepdim=True)
+    silent = total <= 1e-12
+    share = per_stem / torch.where(silent, torch.ones_like(total), total)
+    return torch.where(silent, torch.full_like(share, 1.0 / stem_mag.shape[0]), share)

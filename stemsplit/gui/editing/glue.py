@@ -13,6 +13,7 @@ import math
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 
+from stemsplit.gui.common.names import display_name
 from stemsplit.gui.editing.apply import EditApplier
 from stemsplit.gui.editing.stroke_preview import StrokePreview
 from stemsplit.gui.editing.tools import BRUSH, LASSO, POINTER, RECTANGLE, TOOL_KEYS, EditToolBar
@@ -100,7 +101,7 @@ class EditGlue(QObject):
     def _fill_clear_menu(self, names: list[str]) -> None:
         self.clear_menu.clear()
         for name in names:
-            self.clear_menu.addAction(name, lambda n=name: self.clear(n))
+            self.clear_menu.addAction(display_name(name), lambda n=name: self.clear(n))
         self.clear_menu.setEnabled(bool(names))
 
     # -- state ---------------------------------------------------------------------------
@@ -132,7 +133,7 @@ class EditGlue(QObject):
     def update_state(self) -> None:
         names = list(self.session.stems.names) if self.can_edit else []
         if self.tools.target.count() != len(names) or [
-                self.tools.target.itemText(i) for i in range(len(names))] != names:
+                self.tools.target.itemData(i) for i in range(len(names))] != names:
             self.tools.set_stems(names)
             self._fill_clear_menu(names)
         self.tools.set_enabled(self.can_edit)

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stemsplit.gui.common.names import display_name
+
 POINTER, BRUSH, RECTANGLE, LASSO = "pointer", "brush", "rectangle", "lasso"
 # The lasso's key is not L: L already turns the loop on and off (the transport bar), and
 # one key on two shortcuts of a window fires neither.
@@ -106,17 +108,18 @@ class EditToolBar(QWidget):
 
     def set_stems(self, names: list[str]) -> None:
         """The stems a tool can target; editing is off (Pointer only) without stems."""
-        current = self.target.currentText()
+        current = self.target.currentData()
         self.target.blockSignals(True)
         self.target.clear()
-        self.target.addItems(names)
+        for name in names:
+            self.target.addItem(display_name(name), name)
         if current in names:
-            self.target.setCurrentText(current)
+            self.target.setCurrentIndex(self.target.findData(current))
         self.target.blockSignals(False)
         self.set_enabled(bool(names))
 
     def set_target(self, name: str) -> None:
-        index = self.target.findText(name)
+        index = self.target.findData(name)
         if index >= 0:
             self.target.setCurrentIndex(index)
 
@@ -133,7 +136,7 @@ class EditToolBar(QWidget):
 
     def settings(self) -> dict:
         """The current operation, target, amount (0..4), size (px) and hardness (0..1)."""
-        return {"operation": self.operation.currentData(), "stem": self.target.currentText(),
+        return {"operation": self.operation.currentData(), "stem": self.target.currentData() or "",
                 "amount": self.amount.value() / 100, "size_px": self.size.value(),
                 "hardness": self.hardness.value() / 100}
 

@@ -35,10 +35,13 @@ from stemsplit.core.audio.export import (
     existing,
     normalise_factor,
     peak_of,
+    what_you_hear,
 )
 from stemsplit.core.audio.write import OutputFormat
 from stemsplit.core.errors import StemsplitError
 from stemsplit.core.stems import StemSet
+from stemsplit.gui.common import folders
+from stemsplit.gui.common.names import display_name
 from stemsplit.gui.export.job import ExportJob, ExportThread
 from stemsplit.gui.export.result import ExportResultDialog
 from stemsplit.settings import Settings
@@ -57,16 +60,21 @@ class ExportDialog(QDialog):
         settings: where choices are remembered (``export.*`` keys).
         mix_gains: the mixer's effective linear gains per stem (mute and solo
             applied), enabling "export what you hear"; None hides that option.
+        mix_soloed: the stems soloed in the mixer (names that file "vocals (solo)").
     """
 
     finished_export = Signal(list)  # paths written
 
     def __init__(self, stemset: StemSet, song: str, settings: Settings,
-                 mix_gains: Sequence[float] | None = None, parent: QWidget | None = None) -> None:
+                 mix_gains: Sequence[float] | None = None, parent: QWidget | None = None,
+                 mix_soloed: Sequence[str] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export stems")
         self.stemset, self.song, self.settings = stemset, song, settings
         self.mix_gains = None if mix_gains is None else [float(g) for g in mix_gains]
+        self.mix_name, self.mix_contents = (
+            what_you_hear(stemset.names, self.mix_gains, tuple(mix_soloed))
+            if self.mix_gains is not None else ("", ""))
         self.thread: ExportThread | None = None
         self.written: list[Path] = []
         self._build()
@@ -80,13 +88,14 @@ class ExportDialog(QDialog):
         stems_layout = QVBoxLayout(stems_box)
         self.stem_checks: dict[str, QCheckBox] = {}
         for name in self.stemset.names:
-            box = QCheckBox(name)
+            box = QCheckBox(display_name(name))
             box.setChecked(True)
             box.toggled.connect(self._update)
             stems_layout.addWidget(box)
             self.stem_checks[name] = box
-        self.mix_check = QCheckBox("Also export what you hear (current mix, solo/mute/gain) "
-                                   "as one file")
+        self.mix_check = QCheckBox(f"Also export what you hear as one file: "
+                                   f"{self.mix_contents}")
+        self.mix_check.setToolTip("The mixer as it is now (solo, mute and gain), in one file")
         self.mix_check.toggled.connect(self._update)
         self.mix_check.setVisible(self.mix_gains is not None)
         stems_layout.addWidget(self.mix_check)
@@ -161,9 +170,8 @@ class ExportDialog(QDialog):
         _select(self.format_combo, s.get("export.format", "wav"))
         _select(self.depth_combo, s.get("export.bit_depth", "24"))
         _select(self.rate_combo, s.get("export.rate", 0))
-        default_folder = (Path(self.stemset.meta["path"]).parent if self.stemset.meta.get("path")
-                          else Path.home())
-        self.folder_edit.setText(str(s.get("export.folder", str(default_folder))))
+        # The last export folder, else the song's (never inside the installation), else Music.
+        self.folder_edit.setText(str(folders.suggest("export", s, self.stemset.meta.get("path"))))
         self.pattern_edit.setText(str(s.get("export.pattern", DEFAULT_PATTERN)))
         unchecked = set(s.get("export.unchecked_stems", []))
         for name, box in self.stem_checks.items():
@@ -202,7 +210,7 @@ class ExportDialog(QDialog):
             self.stemset, self.song, Path(folder).expanduser(), self.pattern_edit.text(),
             self.output_format(), self.rate_combo.currentData() or None, self.chosen_stems(),
             "normalise" if self.normalise_check.isChecked() else "clip", overwrite,
-            self.mix_gains if want_mix else None)
+            self.mix_gains if want_mix else None, self.mix_name or "mix")
 
     def _update(self) -> None:
         # FLAC stores integers only: offer float only where it exists.

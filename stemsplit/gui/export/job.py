@@ -35,10 +35,11 @@ class ExportJob:
     peaks: str
     overwrite: bool
     mix_gains: Sequence[float] | None = None  # None: no "what you hear" file
+    mix_name: str = MIX_STEM_NAME  # its <stem> in the pattern: "vocals (solo)", "without vocals"
     cancel: threading.Event = field(default_factory=threading.Event)
 
     def mix_path(self) -> Path:
-        name = expand_pattern(self.pattern, song=self.song, stem=MIX_STEM_NAME, fmt=self.fmt,
+        name = expand_pattern(self.pattern, song=self.song, stem=self.mix_name, fmt=self.fmt,
                               model=self.stemset.model, n=0,
                               rate=self.rate or self.stemset.sample_rate)
         return self.folder / name

@@ -48,6 +48,10 @@ class PlaybackGlue(QObject):
         self.transport.errorOccurred.connect(lambda m: window.banner.show_message(m))
         window.view.clickedAt.connect(self.transport.seek_seconds)
         window.view.loopChanged.connect(self._on_loop_drawn)
+        from stemsplit.gui.common.widgets import observe_player
+
+        observe_player(window.overview, self.player,
+                       lambda: window.overview.set_loop_on(self.player.loop_enabled))
         from stemsplit.gui.playback.menu import PlaybackMenu
 
         self.menu = PlaybackMenu(self, window)
@@ -106,6 +110,14 @@ class PlaybackGlue(QObject):
         self.window.view.set_loop((max(0.0, start), end))
         self._on_loop_drawn(max(0.0, start), end)
 
+    def restore_loop(self, start: float, end: float, on: bool) -> None:
+        """Put back a saved loop (an opened project): the region, and looping on or off."""
+        self.window.view.set_loop((start, end))
+        sr = self.player.sample_rate
+        if sr:
+            self.player.set_loop_region(round(start * sr), round(end * sr))
+        self.player.set_loop_enabled(on)
+
     def clear_loop_region(self) -> None:
         self.window.view.set_loop(None)
         self.player.set_loop_region(None)
@@ -127,6 +139,10 @@ class PlaybackGlue(QObject):
         if stems is None or tuple(self.player.names) != tuple(stems.names):
             return None
         return [float(g) for g in self.player.settings.gains]
+
+    def mix_soloed(self) -> list[str]:
+        """The stems soloed in the mixer (they name the "what you hear" file)."""
+        return [n for n in self.player.names if self.player.is_solo(n)]
 
     def close(self) -> None:
         self.player.close()
@@ -150,7 +166,7 @@ def open_export_dialog(window, glue: PlaybackGlue | None):
     stems = window.session.stems
     dialog = ExportDialog(stems, song_name(stems), window.prefs.settings,
                           mix_gains=glue.mix_gains() if glue is not None else None,
-                          parent=window)
+                          parent=window, mix_soloed=glue.mix_soloed() if glue else ())
     dialog.finished_export.connect(
         lambda paths: window.statusBar().showMessage(summary(paths), 15_000))
     dialog.open()

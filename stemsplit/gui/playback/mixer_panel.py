@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from stemsplit.gui.common import theme
+from stemsplit.gui.common.names import display_name
 from stemsplit.gui.common.widgets import observe_player, start_timer, window_keys
 from stemsplit.playback import MIN_DB, MIX, Player
 
@@ -202,7 +203,7 @@ class MixerPanel(QFrame):
         self._names = names
         mixture_only = names == (MIX,)
         for i, name in enumerate(names):
-            title = "Original mix" if mixture_only else name.capitalize()
+            title = "Original mix" if mixture_only else display_name(name)
             colour = theme.TEXT if mixture_only else self.colours.get(
                 name, theme.stem_colour(name, i))
             strip = _Strip(name, title, colour, with_solo_mute=not mixture_only)

@@ -114,9 +114,18 @@ class RunGlue(QObject):
         w.statusBar().showMessage(f"Separated into {', '.join(stems.names)}.", 8000)
         w._update_state()
 
+    def _clear_unfinished(self) -> None:
+        """A first run stopped: the views go back to the song alone, as before it started."""
+        s, w = self.session, self.window
+        if s.stems is None and w.view.masks is not None and s.masks is None:
+            w.stem_list.set_stems([], {})
+            w.view.set_stems([], {})
+            w.view.set_masks(None)
+
     def _on_failed(self, message: str) -> None:
         w = self.window
         w.progress.stop()
+        self._clear_unfinished()
         kept = " The previous stems are kept." if self.session.stems is not None else ""
         w.banner.show_message(message + kept)
         w._update_state()
@@ -124,6 +133,7 @@ class RunGlue(QObject):
     def _on_cancelled(self, by_user: bool = True) -> None:
         w = self.window
         w.progress.stop()
+        self._clear_unfinished()
         w._update_state()
         if not by_user:
             return  # a new song was opened; nothing to report

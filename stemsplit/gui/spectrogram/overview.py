@@ -46,11 +46,25 @@ class Overview(pg.PlotWidget):
         plot.addItem(self.curve)
         plot.addItem(self.lower)
         self.region = time_region(plot, theme.TEXT, 40, 10)
+        # The loop, as on the spectrogram (drawn there; shown here where it is in the song).
+        self.loop = time_region(plot, theme.SOLO, 70, 8)
+        self.loop.setMovable(False)
+        self.loop_on = True
         self.playhead = playhead_line(plot, theme.TEXT)
         self.duration = 0.0
         self._updating = False
         self.region.sigRegionChanged.connect(self._on_region)
         self.scene().sigMouseClicked.connect(self._on_click)
+
+    def align_with(self, left_px: int) -> None:
+        """Leave a blank gutter of ``left_px`` on the left, where the spectrogram has its
+        frequency axis, so both time rulers put each second at the same x."""
+        plot = self.getPlotItem()
+        plot.showAxis("left")
+        axis = plot.getAxis("left")
+        axis.setWidth(left_px)
+        axis.setStyle(showValues=False, tickLength=0)
+        axis.setPen(pg.mkPen(None))
 
     def set_song(self, envelope: np.ndarray | None, duration_s: float) -> None:
         """Draw a song's envelope (peak 0..1 per point), or clear the strip."""
@@ -59,6 +73,7 @@ class Overview(pg.PlotWidget):
             self.curve.setData([], [])
             self.lower.setData([], [])
             self.region.hide()
+            self.loop.hide()
             return
         t = np.linspace(0, duration_s, len(envelope)).astype(np.float32)
         env = np.asarray(envelope, np.float32)
@@ -69,6 +84,23 @@ class Overview(pg.PlotWidget):
         self.region.setBounds((0, duration_s))
         self.show_span(0, duration_s)
         self.region.show()
+
+    def show_loop(self, span: tuple[float, float] | None) -> None:
+        """Draw the loop region (seconds), or nothing for None."""
+        if span is None or self.duration <= 0:
+            self.loop.hide()
+            return
+        self.loop.setRegion(span)
+        self.loop.show()
+
+    def set_loop_on(self, on: bool) -> None:
+        """A loop that is switched off stays drawn, fainter."""
+        if on != self.loop_on:
+            self.loop_on = on
+            colour = QColor(theme.SOLO)
+            colour.setAlpha(70 if on else 25)
+            self.loop.setBrush(colour)
+            self.loop.update()
 
     def set_playhead(self, seconds: float | None) -> None:
         """Where playback is; None hides the line."""

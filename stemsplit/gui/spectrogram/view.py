@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 
 from stemsplit.gui.common import theme
+from stemsplit.gui.common.names import display_name
 from stemsplit.gui.common.widgets import playhead_line, time_region
 from stemsplit.gui.spectrogram.axes import FrequencyAxis, format_hz, format_time
 from stemsplit.gui.spectrogram.display import FLOOR_DB, SongDisplay
@@ -22,6 +23,7 @@ from stemsplit.gui.spectrogram.pyramid import Pyramid
 from stemsplit.gui.spectrogram.viewbox import END, MOVE, START, RulerAxis, TimeViewBox
 
 MIX = "mix"  # view mode: the mixture with mask overlays
+FREQ_AXIS_PX = 60  # the frequency axis's width (the overview leaves the same gutter)
 
 
 def _image() -> pg.ImageItem:
@@ -40,12 +42,15 @@ class SpectrogramView(pg.PlotWidget):
         baseLutChanged(lut, levels): the colours of the spectrogram changed (for a legend).
         loopChanged(start_s, end_s): the user drew (Shift+drag) or edited the loop region;
             an empty span (Shift+click) clears it.
+        loopShown(span): the region on screen changed, by the user or not: ``(start_s,
+            end_s)`` or None (the overview draws it too).
     """
 
     xRangeChanged = Signal(float, float)
     hovered = Signal(str)
     clickedAt = Signal(float)  # a single click at this time (seek there)
     loopChanged = Signal(float, float)
+    loopShown = Signal(object)
     baseLutChanged = Signal(object, object)  # the mixture's LUT and its (low, high) dB levels
 
     def __init__(self, parent=None) -> None:
@@ -61,7 +66,7 @@ class SpectrogramView(pg.PlotWidget):
         for axis in (self.time_axis, self.freq_axis):
             axis.setPen(pg.mkPen(theme.BORDER))
             axis.setTextPen(pg.mkPen(theme.MUTED))
-        self.freq_axis.setWidth(60)
+        self.freq_axis.setWidth(FREQ_AXIS_PX)
         self.vb = plot.getViewBox()
         self.vb.setMouseEnabled(x=True, y=False)  # wheel zooms time, drag pans time
         self.vb.setDefaultPadding(0.0)
@@ -84,6 +89,7 @@ class SpectrogramView(pg.PlotWidget):
         self._base_is_grey = False
         self.vb.selecting.connect(self._on_selecting)
         self.loop.sigRegionChangeFinished.connect(self._on_loop_edited)
+        self.loop.sigRegionChanged.connect(lambda *_: self.loopShown.emit(self.loop_span()))
         self._setting_loop = False
         self.vb.sigXRangeChanged.connect(self._on_x_range)
         self.vb.sigResized.connect(self._update_lod)
@@ -207,6 +213,7 @@ class SpectrogramView(pg.PlotWidget):
                 self.loop.show()
         finally:
             self._setting_loop = False
+        self.loopShown.emit(self.loop_span())
 
     def loop_span(self) -> tuple[float, float] | None:
         if not self.loop.isVisible():
@@ -375,5 +382,22 @@ class SpectrogramView(pg.PlotWidget):
             return ""
         hz = f"{format_hz(info['hz'])} · {note_name(info['hz'])}"
         parts = [format_time(info["time_s"], 2), hz, f"{info['db']:.0f} dB"]
-        parts += [f"{name} {100 * share:.0f}%" for name, share in info["shares"].items()]
+        names = list(info["shares"])
+        percents = whole_percents(list(info["shares"].values()))
+        parts += [f"{display_name(n)} {p}%" for n, p in zip(names, percents, strict=True)]
         return "   ".join(parts)
+
+
+def whole_percents(shares: list[float]) -> list[int]:
+    """Shares as whole percents that add up to exactly 100 (largest remainder first).
+
+    Rounding each share alone can read "vocals 50 % accompaniment 51 %".
+    """
+    total = sum(shares)
+    if not shares or total <= 0:
+        return [0 for _ in shares]
+    exact = [100 * s / total for s in shares]
+    out = [int(e) for e in exact]
+    for i in sorted(range(len(exact)), key=lambda i: out[i] - exact[i])[: 100 - sum(out)]:
+        out[i] += 1
+    return out

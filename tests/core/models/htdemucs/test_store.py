@@ -99,6 +99,8 @@ def test_accepted_download_installs_and_separates_like_demucs(release, checkpoin
     assert frames == (audio.shape[1] - 1) // 1024 + 1
     masks = np.concatenate([p.masks.masks for p in seen if p.masks is not None], axis=-1)
     assert masks.shape[:2] == (4, 2049) and 0 <= masks.min() and masks.max() <= 1
+    # each bin's shares add up to one, as the built-in model's masks (the read-out: 100 %)
+    np.testing.assert_allclose(masks.sum(axis=0), 1.0, atol=1e-5)
     assert sum(p.stems.length for p in seen if p.stems is not None) == audio.shape[1]
 
 
