@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from stemsplit.core.audio.write import sf_path
 from stemsplit.core.errors import AudioLoadError, shown
 
 MAX_CHANNELS = 2
@@ -173,7 +174,7 @@ SALVAGE_BLOCK = 4096  # frames per read once a stream turned out damaged
 
 def _read_with_soundfile(path: Path, notes: list[str]) -> tuple[np.ndarray, int]:
     """Read straight into a ``(channels, frames)`` array, block by block (no second copy)."""
-    with _libsndfile_quiet(), sf.SoundFile(os.fsencode(path)) as f:
+    with _libsndfile_quiet(), sf.SoundFile(sf_path(path)) as f:
         frames = f.frames if f.seekable() and f.frames > 0 else -1
         if frames < 0:  # length unknown: let soundfile grow the buffer
             return np.ascontiguousarray(f.read(dtype="float32", always_2d=True).T), f.samplerate
@@ -203,7 +204,7 @@ def _read_with_soundfile(path: Path, notes: list[str]) -> tuple[np.ndarray, int]
 def _salvage(path: Path, out: np.ndarray, pos: int) -> int:
     """Keep what decodes of a damaged stream past ``pos``, in small steps, on a fresh handle
     (libsndfile cannot seek once its decoder lost sync); returns the frames kept."""
-    with sf.SoundFile(os.fsencode(path)) as f:
+    with sf.SoundFile(sf_path(path)) as f:
         try:
             f.seek(pos)
         except sf.LibsndfileError:
@@ -385,7 +386,7 @@ def probe(path: str | Path) -> AudioInfo:
     check_regular_file(path)
     try:
         with _libsndfile_quiet():
-            info = sf.info(os.fsencode(path))  # bytes: a name need not be UTF-8
+            info = sf.info(sf_path(path))
         if info.samplerate > 0 and info.channels > 0:
             return AudioInfo(info.duration, info.samplerate, info.channels, info.frames)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError,
