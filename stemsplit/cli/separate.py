@@ -79,12 +79,16 @@ def run_separate(args: argparse.Namespace) -> int:
             print(f"error: {text}", file=sys.stderr)
         tally = Tally(failed=len(collected.errors))
         jobs = collected.jobs
+        made_output = not os.path.lexists(args.output)
         durations = [probe_duration(j.source) or 0.0 for j in jobs]
         progress = ProgressLine(sum(durations), len(jobs), quiet=args.quiet)
         batch = _Batch(args, info, options, wanted, progress, tally)
         for index, (job, seconds) in enumerate(zip(jobs, durations, strict=True), start=1):
             if not batch.run(job, index, seconds):
                 break
+        if made_output:  # every song failed: leave no empty output folder either
+            with contextlib.suppress(OSError):
+                os.rmdir(args.output)
         if batch.interrupted is not None:
             return batch.interrupted
         if not args.quiet or tally.failed:
@@ -107,14 +111,10 @@ def _warnings_as_lines() -> Iterator[None]:
         else:
             previous(message, category, filename, lineno, file, line)
 
-    warnings.showwarning = show
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", StemsplitWarning)
-            warnings.showwarning = show
-            yield
-    finally:
-        warnings.showwarning = previous
+    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+        warnings.simplefilter("always", StemsplitWarning)
+        warnings.showwarning = show
+        yield
 
 
 class _AllExist(Exception):  # noqa: N818 - a signal to skip the file, not an error

@@ -78,6 +78,13 @@ class OutputFormat:
         return f"{self.format.upper()} {depth}"
 
 
+def sf_path(path: Path) -> str | bytes:
+    """``path`` as soundfile should get it: bytes on POSIX, where a name need not be UTF-8
+    (and soundfile encodes a str strictly, failing on such a name or under a C locale);
+    the str on Windows, where soundfile opens names through the wide-character API."""
+    return str(path) if os.name == "nt" else os.fsencode(path)
+
+
 def estimate_bytes(frames: int, channels: int, fmt: OutputFormat) -> int:
     """Upper bound of the file size (FLAC is usually about half of this)."""
     return frames * channels * BYTES_PER_SAMPLE[fmt.bit_depth] + 4096
@@ -147,12 +154,15 @@ class AudioWriter:
         except OSError as exc:
             raise AudioWriteError(_folder_message(folder, exc)) from exc
         try:
-            self._file = sf.SoundFile(os.fsencode(self._tmp), "w", sample_rate, channels,
+            self._file = sf.SoundFile(sf_path(self._tmp), "w", sample_rate, channels,
                                       subtype=BIT_DEPTHS[fmt.bit_depth],
                                       format=FORMATS[fmt.format])
         except _SF_ERRORS as exc:
             self._tmp.unlink(missing_ok=True)
             raise AudioWriteError(_disk_message(self.path, exc, self.needed_bytes)) from exc
+        except BaseException:  # Ctrl+C, SIGTERM: no caller holds this writer yet to abort it
+            self._tmp.unlink(missing_ok=True)
+            raise
 
     def write(self, block: np.ndarray) -> None:
         """Append ``(channels, n)`` float samples."""
