@@ -87,4 +87,6 @@ def setup() -> Path | None:
 
 def where() -> str:
     """A few words for messages: "the log (/home/me/.local/state/stemsplit/log/stemsplit.log)"."""
-    return f"the log ({log_path()})" if _handler is not None else "the log"
+    if _handler is None:
+        return "the log"
+    return f"the log ({getattr(_handler, 'baseFilename', log_path())})"

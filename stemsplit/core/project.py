@@ -28,7 +28,6 @@ import json
 import math
 import os
 import stat
-import tokenize
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,14 +38,13 @@ from stemsplit.core.audio.partials import sweep_files, temp_file
 from stemsplit.core.editing.editor import Edit
 from stemsplit.core.errors import StemsplitError
 from stemsplit.core.project_manifest import Invalid, check_manifest
+from stemsplit.core.project_members import Damaged, member_info, read_member
 from stemsplit.core.stems import StemSet
 
 EXTENSION = ".stemsplit"
 FORMAT = "stemsplit-project"
 VERSION = 1
 MAX_MANIFEST_BYTES = 64 << 20  # 100 000 edits with long lassos; ours are a few kB
-MAX_HEADER = 10_000            # numpy's own limit for an npy header
-READ_CHUNK = 16 << 20          # audio is read in pieces: no second copy of a member
 
 
 class ProjectError(StemsplitError):
@@ -334,8 +332,12 @@ def _read(path: Path, zf: zipfile.ZipFile, file_size: int) -> Project:
     shape = (m["channels"], m["length"])
     stored = names[:-1] if derived else names
     members = ["mix.npy", *(f"stem_{i}.npy" for i in range(len(stored)))]
-    infos = [_member_info(zf, member, shape, name, file_size) for member in members]
-    mix, *arrays = (_array(zf, info, shape, name) for info in infos)
+    try:
+        infos = [member_info(zf, member, shape, file_size) for member in members]
+        mix, *arrays = (read_member(zf, info, shape) for info in infos)
+    except Damaged as e:
+        raise ProjectError(str(e).format(name=name) if e.sentence
+                           else f"{name} is damaged ({e})") from e
     if derived:
         arrays.append(mix - np.stack(arrays).sum(axis=0) if arrays else mix.copy())
     song = m.get("song_path")
@@ -369,70 +371,3 @@ def _manifest(zf: zipfile.ZipFile, name: str) -> dict:
 
 def _no_constant(word: str) -> None:
     raise ValueError(f"{word} is not a number a project holds")
-
-
-def _member_info(zf: zipfile.ZipFile, member: str, shape: tuple[int, int], name: str,
-                 file_size: int) -> tuple[zipfile.ZipInfo, int]:
-    """The member's entry and its npy header's length, checked against the manifest.
-
-    Only the header is read: its shape and dtype must be the manifest's, and the
-    member must be stored (the writer never compresses) and really hold that many
-    bytes in the file, before anything is allocated for its audio.
-    """
-    try:
-        info = zf.getinfo(member)
-    except KeyError as e:
-        raise ProjectError(f"{name} is damaged ({member} is missing)") from e
-    if info.flag_bits & 0x1:
-        raise ProjectError(f"{name} is damaged ({member} is encrypted)")
-    if info.compress_type != zipfile.ZIP_STORED:
-        raise ProjectError(f"{name} was repacked with compression by another program; "
-                           "stemsplit opens projects as it saves them (uncompressed)")
-    data_bytes = shape[0] * shape[1] * 4
-    if info.file_size > file_size or info.header_offset + info.compress_size > file_size:
-        raise ProjectError(f"{name} is damaged ({member} is cut off)")
-    try:
-        with zf.open(info) as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                header = np.lib.format.read_array_header_1_0(f, max_header_size=MAX_HEADER)
-            elif version == (2, 0):
-                header = np.lib.format.read_array_header_2_0(f, max_header_size=MAX_HEADER)
-            else:
-                raise ValueError(f"npy format {version}")
-            header_len = f.tell()
-    except (ValueError, SyntaxError, TypeError, EOFError, tokenize.TokenError) as e:
-        raise ProjectError(f"{name} is damaged ({member} has no readable audio header)") from e
-    got_shape, fortran, dtype = header
-    if tuple(got_shape) != shape or fortran or dtype != np.dtype("<f4"):
-        raise ProjectError(f"{name} is damaged ({member} does not match its manifest: "
-                           f"{_describe(got_shape, dtype)}, expected float32 {shape})")
-    if info.file_size != header_len + data_bytes:
-        raise ProjectError(f"{name} is damaged ({member} holds {info.file_size} bytes, "
-                           f"its header promises {header_len + data_bytes})")
-    return info, header_len
-
-
-def _describe(shape, dtype) -> str:
-    text = f"{dtype} {tuple(shape)}"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _array(zf: zipfile.ZipFile, entry: tuple[zipfile.ZipInfo, int], shape: tuple[int, int],
-           name: str) -> np.ndarray:
-    info, header_len = entry
-    arr = np.empty(shape, np.float32)
-    view = memoryview(arr).cast("B")
-    with zf.open(info) as f:  # zipfile checks the member's CRC once it is read to its end
-        f.read(header_len)
-        pos = 0
-        while pos < len(view):
-            n = f.readinto(view[pos: pos + READ_CHUNK])
-            if not n:
-                raise ProjectError(f"{name} is damaged ({info.filename} is cut off)")
-            pos += n
-        if f.read(1):
-            raise ProjectError(f"{name} is damaged ({info.filename} is longer than it says)")
-    if not np.isfinite(arr).all():
-        raise ProjectError(f"{name} is damaged ({info.filename} holds NaN or infinite samples)")
-    return arr

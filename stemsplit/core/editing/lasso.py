@@ -14,7 +14,8 @@ import numpy as np
 
 # A mouse path has a point per move: past this many, it is resampled along its length.
 MAX_VERTICES = 512
-# Past the grid a lasso's outline is followed this many points further than the grid is long.
+# Past the grid (the song's ends) a lasso's outline is followed this many points (~6 s, or
+# 2.8 kHz at 44.1 kHz); past that its edge value repeats.
 EXTEND_POINTS = 256
 # Below a grid's lowest bin, the log axis stops (as the brush keeps DC finite and far).
 LOG_FLOOR_HZ = 1e-3
@@ -71,7 +72,7 @@ def check_outline(outline: tuple[tuple[float, float], ...], log_freq: bool) -> N
 def _extended(x: np.ndarray, lo: float,
               hi: float) -> tuple[np.ndarray, int, float, tuple[int, int]]:
     """``x`` (ascending, uniform) continued with its spacing to cover ``[lo, hi]``, but
-    by at most ``x.size + EXTEND_POINTS`` points each way.
+    by at most ``EXTEND_POINTS`` points each way.
 
     The cap keeps a region that lies mostly outside the song (a 2000 s lasso over a
     10 s song once took 3.3 GB) costing what its part inside does. Past the cap the
@@ -84,7 +85,7 @@ def _extended(x: np.ndarray, lo: float,
     if x.size < 2:
         return x, 0, 0.0, (0, 0)
     dx = (x[-1] - x[0]) / (x.size - 1)
-    most = x.size + EXTEND_POINTS
+    most = EXTEND_POINTS
     need_before = max(0, math.ceil((x[0] - lo) / dx - 1e-9))
     need_after = max(0, math.ceil((hi - x[-1]) / dx - 1e-9))
     before, after = min(most, need_before), min(most, need_after)
@@ -160,8 +161,10 @@ def _box_mean(m: np.ndarray, axis: int, x: np.ndarray, dx: float, log_freq: bool
             return np.where(b >= a, w, 0.0)
         left = cells(np.maximum(lo, -pads[0]), np.minimum(hi, -1))
         right = cells(np.maximum(lo, n), np.minimum(hi, n - 1 + pads[1]))
-        out += (left[:, None] * moved[0].reshape(1, -1)).astype(out.dtype)
-        out += (right[:, None] * moved[-1].reshape(1, -1)).astype(out.dtype)
+        for weight, edge in ((left, moved[0]), (right, moved[-1])):
+            rows = np.flatnonzero(weight)  # only windows that reach past the cap
+            if rows.size:
+                out[rows] += (weight[rows, None] * edge.reshape(1, -1)).astype(out.dtype)
     out /= np.where(width > 0, width, np.inf)[:, None].astype(out.dtype)
     return np.moveaxis(out, 0, axis)
 
