@@ -91,10 +91,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[4, 12])
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant (best counts)")
+    parser.add_argument("--precisions", nargs="+", choices=["fp32", "bf16"],
+                        help="only these (default: fp32, and bf16 where the CPU has it natively)")
     args = parser.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
     loads = [os.getloadavg()[0]]
-    ours_names = precisions()
+    ours_names = args.precisions or precisions()
     results = []
     with tempfile.TemporaryDirectory(prefix="stemsplit-bench-") as tmp:
         folder = Path(tmp)
