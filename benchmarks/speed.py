@@ -34,7 +34,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.profile_cli import profile  # noqa: E402
+from benchmarks.profile_cli import STAGES, profile  # noqa: E402
 
 PEER_CHILD = """
 import sys, torch, soundfile as sf
@@ -91,10 +91,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[4, 12])
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant (best counts)")
+    parser.add_argument("--precisions", nargs="+", choices=["fp32", "bf16"],
+                        help="only these (default: fp32, and bf16 where the CPU has it natively)")
     args = parser.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
     loads = [os.getloadavg()[0]]
-    ours_names = precisions()
+    ours_names = args.precisions or precisions()
     results = []
     with tempfile.TemporaryDirectory(prefix="stemsplit-bench-") as tmp:
         folder = Path(tmp)
@@ -143,6 +145,11 @@ def _report(results, ours_names: list[str], skip_peer: bool, loads: list[float])
           "network = the U-Nets' share of the wall time (profiled run).")
     print(f"precisions: {', '.join(ours_names)}; load average during the runs "
           f"{min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} CPUs")
+    print("\nWhere stemsplit's time goes (one profiled run each, seconds):")
+    columns = [(minutes, p, network[p]) for minutes, _, network in results for p in ours_names]
+    print(f"{'stage':<20}" + "".join(f" | {m:g} min {p:>4}" for m, p, _ in columns))
+    for stage in (*STAGES, "total"):
+        print(f"{stage:<20}" + "".join(f" | {r[stage]:10.2f}" for _, _, r in columns))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.speed import make_input, measure  # noqa: E402
+from benchmarks.speed import make_input, measure, precisions  # noqa: E402
 
 MODELS = ("htdemucs", "htdemucs_6s", "htdemucs_ft")
 
@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     print("HT-Demucs on the CPU, RANDOM WEIGHTS (same work as the real ones), "
           f"{os.cpu_count()} cores, demo song looped to {args.minutes:g} min")
-    print(f"{'model':12} {'networks':>8} {'wall s':>8} {'s/min audio':>12} "
+    print(f"{'model':12} {'prec.':>5} {'networks':>8} {'wall s':>8} {'s/min audio':>12} "
           f"{'x real time':>12} {'peak RSS GB':>12}")
     with tempfile.TemporaryDirectory(prefix="stemsplit-bench-") as tmp:
         folder = Path(tmp)
@@ -69,13 +69,16 @@ def main() -> None:
             install_random_weights(name)
             from stemsplit.core.models.htdemucs import pretrained
 
-            out = folder / f"out-{name}"
-            cmd = [sys.executable, "-m", "stemsplit", "separate", str(song), "-o", str(out),
-                   "--model", name, "--device", "cpu", "--quiet"]
-            wall, rss = measure(cmd, env)
-            per_min = wall / args.minutes
-            print(f"{name:12} {len(pretrained.get(name).files):>8} {wall:>8.1f} "
-                  f"{per_min:>12.1f} {60 / per_min:>11.2f}x {rss:>12.2f}", flush=True)
+            for precision in precisions():  # fp32, and bf16 where the CPU has it natively
+                out = folder / f"out-{name}"
+                cmd = [sys.executable, "-m", "stemsplit", "separate", str(song), "-o", str(out),
+                       "--model", name, "--device", "cpu", "--quiet", "--overwrite",
+                       "--precision", precision]
+                wall, rss = measure(cmd, env)
+                per_min = wall / args.minutes
+                print(f"{name:12} {precision:>5} {len(pretrained.get(name).files):>8} "
+                      f"{wall:>8.1f} {per_min:>12.1f} {60 / per_min:>11.2f}x {rss:>12.2f}",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -87,9 +87,9 @@ def split_pixels(x: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class FoldedConv:
-    """A stride-1 'same' convolution whose input arrives as ``(x - t) / s``-style folded data.
+    """A stride-1 'same' convolution with a per-channel affine map of its input folded in.
 
-    It computes ``conv(s * x + t)`` for the stored ``x`` exactly: ``weight`` is
+    It computes ``conv(s * x + t)`` from the stored ``x`` exactly: ``weight`` is
     the original kernel scaled by ``s`` per input channel, ``bias`` holds the
     constant's interior contribution, and ``_borders`` the per-shape corrections.
     """
