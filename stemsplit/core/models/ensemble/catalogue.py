@@ -65,6 +65,7 @@ def preset_models() -> list[ModelInfo]:
 
 def engine(info: ModelInfo, device: str = "auto", options: EngineOptions | None = None):
     """The family's engine factory (``models.registry.load_separator``)."""
+    from stemsplit.core.engine.device import resolve_device
     from stemsplit.core.models.ensemble.engine import EnsembleSeparator
     from stemsplit.core.models.registry import load_separator
 
@@ -75,4 +76,5 @@ def engine(info: ModelInfo, device: str = "auto", options: EngineOptions | None 
             raise ModelError(f"{m.name}, a model of the ensemble {info.name}, is not "
                              f"installed; install it with 'stemsplit models install {m.name}'")
     return EnsembleSeparator(info, spec, members,
-                             lambda name: load_separator(name, device, options))
+                             lambda name: load_separator(name, device, options),
+                             resolve_device(device))
