@@ -59,13 +59,19 @@ def measure(label: str, seconds: float, precision: str) -> dict:
     sep = RoformerSeparator(info, device="cpu", options=EngineOptions(precision=precision))
     audio = (0.1 * np.random.default_rng(0).standard_normal((2, int(seconds * 44100)))
              ).astype(np.float32)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     sep.separate(audio, 44100)
     elapsed = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    # CPU seconds / threads: what the wall time would be on an otherwise idle machine
+    cpu = (usage.ru_utime + usage.ru_stime - cpu0) / torch.get_num_threads()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"arch": label, "params_m": params / 1e6, "precision": precision,
             "autocast": str(sep.autocast), "threads": torch.get_num_threads(),
             "s_per_min": elapsed / seconds * 60, "realtime_x": seconds / elapsed,
+            "cpu_s_per_min": cpu / seconds * 60,
             "peak_rss_mb": peak_mb}
 
 
@@ -86,7 +92,8 @@ def main() -> None:
         print(f"{row['arch']}: {row['params_m']:.1f} M parameters, {row['precision']} "
               f"(autocast {row['autocast']}), {row['threads']} threads: "
               f"{row['s_per_min']:.0f} s per minute of audio ({row['realtime_x']:.2f}x real "
-              f"time), peak RSS {row['peak_rss_mb']:.0f} MB")
+              f"time; CPU time / threads {row['cpu_s_per_min']:.0f} s per minute), "
+              f"peak RSS {row['peak_rss_mb']:.0f} MB")
 
 
 if __name__ == "__main__":
