@@ -29,6 +29,7 @@ BAD_VALUES = {
     "export.unchecked_stems": ["vocals", 5, {"vocals": True}, None],
     "export.mix": ["yes", 1, None, []],
     "licences.accepted": ["demucs-weights", {"demucs-weights": True}, 1, True, None],
+    "models.ensembles": ["vox=2stems+2stems-16kHz", {"vox": "2stems"}, 3, None],
 }
 
 DEFAULTS = {
@@ -38,6 +39,7 @@ DEFAULTS = {
     "playback.device": None, "export.format": "wav", "export.bit_depth": "24",
     "export.rate": 0, "export.folder": None, "export.pattern": "<song> - <stem>",
     "export.unchecked_stems": [], "export.mix": False, "licences.accepted": [],
+    "models.ensembles": [],
 }
 
 GOOD_VALUES = {
@@ -58,6 +60,7 @@ GOOD_VALUES = {
     "export.unchecked_stems": ["drums"],
     "export.mix": True,
     "licences.accepted": ["demucs-weights"],
+    "models.ensembles": ["vox=2stems+2stems-16kHz@max_spec"],
 }
 
 

@@ -275,7 +275,9 @@ class ModelDownloadDialog(QDialog):
     def _pick_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(
             self, f"Choose the {len(self.offer.files)} files of {self.model}", "",
-            "Demucs checkpoints (*.th);;All files (*)")
+            ("RoFormer checkpoint and config (*.ckpt *.yaml *.yml)"
+             if self.offer.family == "roformer" else "Demucs checkpoints (*.th)")
+            + ";;All files (*)")
         if paths:
             self.install_from_file([Path(p) for p in paths])
 

@@ -72,6 +72,7 @@ def engine(info: ModelInfo, device: str = "auto", options: EngineOptions | None 
            resolve: Resolve, load: Callable):
     """The family's engine factory (``models.registry.load_separator``, which hands in
     its ``get_model`` as ``resolve`` and itself as ``load``)."""
+    from stemsplit.core.engine.device import resolve_device
     from stemsplit.core.models.ensemble.engine import EnsembleSeparator
 
     spec = info.load_weights()
@@ -81,4 +82,5 @@ def engine(info: ModelInfo, device: str = "auto", options: EngineOptions | None 
             raise ModelError(f"{m.name}, a model of the ensemble {info.name}, is not "
                              f"installed; install it with 'stemsplit models install {m.name}'")
     return EnsembleSeparator(info, spec, members,
-                             lambda name: load(name, device, options))
+                             lambda name: load(name, device, options),
+                             resolve_device(device))

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
+import torch
 
 from stemsplit.core.engine.display_masks import DisplayMasks
 from stemsplit.core.engine.separator import Separator, check_input
@@ -44,11 +45,12 @@ class EnsembleSeparator(Separator):
     """Separates with several models and combines their stems."""
 
     def __init__(self, info: ModelInfo, spec: EnsembleSpec, members: list[ModelInfo],
-                 load_member: LoadMember) -> None:
+                 load_member: LoadMember, device: torch.device | None = None) -> None:
         self.info, self.spec, self.members = info, spec, members
         self.load_member = load_member
         self.combined, self.rest = shared_stems(members)
-        self.device_name = "cpu"
+        self.device = device or torch.device("cpu")
+        self.device_name = self.device.type
 
     def iter_separate(self, audio: np.ndarray, sample_rate: int,
                       cancel: threading.Event | None = None) -> Iterator[Progress]:
@@ -66,7 +68,9 @@ class EnsembleSeparator(Separator):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             separator = self.load_member(member.name)
-            self.device_name = getattr(getattr(separator, "device", None), "type", "cpu")
+            # a member may fall back to the CPU (out of memory): report where it runs
+            self.device_name = getattr(getattr(separator, "device", None), "type",
+                                       self.device.type)
             out = {s: np.zeros_like(source) for s in self.combined}
             for p in separator.iter_separate(source, sample_rate, cancel):
                 if p.stems is not None:

@@ -73,3 +73,26 @@ def test_ensemble_of_the_builtin_models_sums_to_the_mix(demo_audio):
 def test_missing_member_is_named():
     with pytest.raises(ModelError, match="4stems, a model of the ensemble .* not installed"):
         load_separator("2stems+4stems", device="cpu")
+
+
+def test_cli_saves_lists_and_removes_a_preset():
+    import io
+
+    from stemsplit.cli.main import build_parser
+    from stemsplit.cli.models import run_models
+
+    def cli(*argv: str) -> tuple[int, str]:
+        args = build_parser().parse_args(["models", *argv])
+        out, err = io.StringIO(), io.StringIO()
+        code = run_models(args, out, err)
+        return code, out.getvalue() + err.getvalue()
+
+    code, text = cli("ensemble", "save", "vox", "2stems+2stems-16kHz@min_spec")
+    assert code == 0 and "saved vox: 2stems+2stems-16kHz@min_spec -> vocals, accompaniment" \
+        in text
+    code, text = cli("list")
+    assert code == 0 and any(line.startswith("vox") and "ensemble" in line
+                             for line in text.splitlines())
+    code, text = cli("ensemble", "save", "bad", "2stems+nothing")
+    assert code != 0 and "unknown model 'nothing'" in text
+    assert cli("ensemble", "remove", "vox") == (0, "removed vox\n")
