@@ -41,3 +41,19 @@ def test_a_folder_dropped_with_a_file_opens_the_file_and_names_the_folder(
     drop(qtbot, window, [folder, short_clip])
     assert window.session.audio.path == short_clip
     assert "the folder album" in window.banner.text()
+
+
+def test_a_silent_file_draws_at_the_floor_not_bright(qtbot, window, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from stemsplit.gui.spectrogram.display import FLOOR_DB
+    from tests.gui.conftest import load
+
+    silent = tmp_path / "silence.wav"
+    sf.write(silent, np.zeros((3 * 44100, 2), np.float32), 44100, subtype="FLOAT")
+    load(qtbot, window, silent)
+    for db in window.session.display.db.values():
+        assert (db == FLOOR_DB).all()  # was 0 dB everywhere: solid bright
+    image = window.view.base.image  # what is drawn
+    assert image is not None and float(np.nanmax(image)) <= FLOOR_DB + 1e-3
