@@ -210,7 +210,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.recovery.flush()  # whatever the answer (or a kill meanwhile), the work is safe
-        if not self.projects.confirm_discard("closing the window"):
+        if not (self.projects.confirm_stop_run("closing the window")
+                and self.projects.confirm_discard("closing the window")):
             event.ignore()
             return
         self.prefs.set("geometry", bytes(self.saveGeometry().toHex()).decode("ascii"))

@@ -206,6 +206,26 @@ class ProjectGlue(QObject):
             return self.save()
         return answer == QMessageBox.Discard
 
+    def confirm_stop_run(self, doing: str) -> bool:
+        """True when no separation runs, or the user agrees to stop it (and lose it)."""
+        if not self.session.separating:
+            return True
+        box = QMessageBox(QMessageBox.Question, "Stop separating?",
+                          f"Stop separating {self._song_name()} before {doing}?",
+                          parent=self.window)
+        box.setInformativeText("The separation is not finished; stopping it loses what it "
+                               "has done so far.")
+        stop = box.addButton("Stop and Close", QMessageBox.AcceptRole)
+        keep = box.addButton("Keep Separating", QMessageBox.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.question = box
+        try:
+            box.exec()
+        finally:
+            self.question = None
+        return box.clickedButton() is stop or not self.session.separating
+
     def _song_name(self) -> str:
         audio = self.session.audio
         return Path(audio.path).name if audio is not None and audio.path else "this song"

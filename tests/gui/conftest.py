@@ -80,6 +80,9 @@ def window(app, qtbot):
     win.show()
     qtbot.waitUntil(lambda: win.session.engine_ready, timeout=60_000)
     yield win
+    if win.session.separating:  # closing would ask whether to stop it
+        win.session.cancel()
+        qtbot.waitUntil(lambda: not win.session.separating, timeout=120_000)
     win.edits.applier.worker.wait()
     QApplication.processEvents()  # the last edit results arrive (and may mark edits unsaved)
     win.projects.set_dirty(False)

@@ -41,3 +41,34 @@ def test_a_folder_dropped_with_a_file_opens_the_file_and_names_the_folder(
     drop(qtbot, window, [folder, short_clip])
     assert window.session.audio.path == short_clip
     assert "the folder album" in window.banner.text()
+
+
+def test_a_silent_file_draws_at_the_floor_not_bright(qtbot, window, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from stemsplit.gui.spectrogram.display import FLOOR_DB
+    from tests.gui.conftest import load
+
+    silent = tmp_path / "silence.wav"
+    sf.write(silent, np.zeros((3 * 44100, 2), np.float32), 44100, subtype="FLOAT")
+    load(qtbot, window, silent)
+    for db in window.session.display.db.values():
+        assert (db == FLOOR_DB).all()  # was 0 dB everywhere: solid bright
+    image = window.view.base.image  # what is drawn
+    assert image is not None and float(np.nanmax(image)) <= FLOOR_DB + 1e-3
+
+
+def test_closing_during_a_separation_asks_before_the_run_is_lost(qtbot, window, long_clip):
+    from tests.gui.conftest import answer_next_question, load
+
+    load(qtbot, window, long_clip)
+    s = window.session
+    with qtbot.waitSignal(s.separationProgress, timeout=120_000):
+        window.separate()
+    seen: list = []
+    answer_next_question("Keep Separating", seen)
+    window.close()
+    assert window.isVisible() and s.separating  # kept: it was silently discarded before
+    assert "Stop separating long.wav before closing the window?" in seen[0][0]
+    assert seen[0][1] == "Keep Separating"  # the default

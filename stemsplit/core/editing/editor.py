@@ -60,11 +60,17 @@ def _read_only(x: np.ndarray) -> np.ndarray:
     return view
 
 
-def _is_mix_minus_others(stems: list[np.ndarray], mix: np.ndarray) -> bool:
-    """Whether the last stem is bit for bit what ``set_last`` makes of the others."""
-    probe = [*stems[:-1], np.empty_like(stems[-1])]
-    set_last(probe, mix, 0, mix.shape[-1])
-    return np.array_equal(probe[-1], stems[-1])
+def _is_mix_minus_others(stems: list[np.ndarray], mix: np.ndarray,
+                         block: int = 1 << 18) -> bool:
+    """Whether the last stem is bit for bit what ``set_last`` makes of the others
+    (a block at a time: a whole-song probe is one more stem in memory)."""
+    for a in range(0, mix.shape[-1], block):
+        b = min(a + block, mix.shape[-1])
+        probe = [*(x[:, a:b] for x in stems[:-1]), np.empty_like(stems[-1][:, a:b])]
+        set_last(probe, mix[:, a:b], 0, b - a)
+        if not np.array_equal(probe[-1], stems[-1][:, a:b]):
+            return False
+    return True
 
 
 class MaskEditor:

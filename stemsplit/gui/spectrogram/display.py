@@ -22,6 +22,7 @@ LOG_MIN_HZ = 30.0
 STFT_SIZE = 4096
 STFT_HOP = 1024
 FLOOR_DB = -90.0  # bottom of the colour scale, relative to the song's loudest point
+SILENCE_POWER = 1e-20  # -200 dB: a song no louder than this is digital silence
 BLOCK_FRAMES = 256  # frames per FFT block: keeps each numpy call (and GIL hold) short
 # The built-in model's mask hop (1024 samples at 44.1 kHz). Columns are never finer,
 # so every column of the view receives at least one mask frame.
@@ -162,8 +163,7 @@ def compute_song_display(samples: np.ndarray, sample_rate: int,
     Works block by block so a 10-minute song never holds its full STFT in memory
     and no single numpy call runs long. ``cancel`` is an optional threading.Event.
     """
-    mono = np.ascontiguousarray(samples.mean(axis=0), dtype=np.float32)
-    n = mono.shape[0]
+    n = samples.shape[-1]
     duration = n / sample_rate
     hop_s = STFT_HOP / sample_rate
     bin_hz = sample_rate / STFT_SIZE
@@ -171,7 +171,11 @@ def compute_song_display(samples: np.ndarray, sample_rate: int,
              for s in SCALES}
     power = {s: np.zeros((g.rows, g.columns), np.float32) for s, g in grids.items()}
     counts = {s: np.zeros(g.columns, np.float32) for s, g in grids.items()}
-    padded = np.pad(mono, (STFT_SIZE // 2, STFT_SIZE // 2))
+    # The channel mean straight into the padded buffer: no mono copy beside it (a 30-minute
+    # song's would be 300 MB more at the load's peak).
+    half = STFT_SIZE // 2
+    padded = np.zeros(n + 2 * half, np.float32)
+    np.mean(samples, axis=0, dtype=np.float32, out=padded[half: half + n])
     n_frames = 1 + n // STFT_HOP
     window = np.hanning(STFT_SIZE + 1)[:-1].astype(np.float32)
     norm = 1.0 / float(np.sum(window) ** 2)
@@ -193,15 +197,30 @@ def compute_song_display(samples: np.ndarray, sample_rate: int,
             counts[s][first: first + len(k)] += k
     for s in SCALES:
         power[s] /= np.maximum(counts[s], 1)
-    ref = max(max(float(p.max()) for p in power.values()), 1e-20)
-    db = {s: power_to_db(p, ref) for s, p in power.items()}
+    del padded
+    loudest = max(float(p.max()) for p in power.values())
+    if loudest <= SILENCE_POWER:  # digital silence: draw the floor, not 0 dB everywhere
+        db = {s: np.full(p.shape, FLOOR_DB, np.float32) for s, p in power.items()}
+    else:
+        db = {s: power_to_db(p, loudest) for s, p in power.items()}
     return SongDisplay(grids, power, db, _envelope(samples), duration)
 
 
-def _envelope(samples: np.ndarray, points: int = 2000) -> np.ndarray:
-    peak = np.abs(samples).max(axis=0)
-    n = peak.shape[0]
+def _envelope(samples: np.ndarray, points: int = 2000, block: int = 1 << 20) -> np.ndarray:
+    """Peak level per point, a block of samples at a time (no copy of the whole song)."""
+    n = samples.shape[-1]
+    if not n:
+        return np.zeros(1, np.float32)
     points = max(1, min(points, n))
     edges = np.linspace(0, n, points + 1).astype(np.int64)
-    env = np.maximum.reduceat(peak, edges[:-1]) if n else np.zeros(1, np.float32)
-    return np.clip(env, 0.0, 1.0).astype(np.float32)
+    env = np.zeros(points, np.float32)
+    first = 0
+    while first < points:
+        # Whole points per block, at least one.
+        last = max(first + 1, int(np.searchsorted(edges, edges[first] + block, "right")) - 1)
+        last = min(last, points)
+        a, b = edges[first], edges[last]
+        peak = np.abs(samples[:, a:b]).max(axis=0)
+        env[first:last] = np.maximum.reduceat(peak, edges[first:last] - a)
+        first = last
+    return np.clip(env, 0.0, 1.0)
