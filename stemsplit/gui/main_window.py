@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.edits = EditGlue(self)
         self.projects = ProjectGlue(self)
         self.export_dialog = None
+        self.last_drag = None  # the last stem dragged out (its QDrag)
         self.download_dialog = None
         self._connect()
         self._restore()
@@ -283,7 +284,8 @@ class MainWindow(QMainWindow):
             from stemsplit.core.audio.export import song_name
             from stemsplit.gui.export.drag_out import start_stem_drag
 
-            start_stem_drag(self.stem_list.checks[name], s.stems, name, song_name(s.stems))
+            self.last_drag = start_stem_drag(self.stem_list.rows[name], s.stems, name,
+                                             song_name(s.stems))
         except Exception as exc:  # e.g. the cache folder is not writable
             self.banner.show_message(f"Could not drag {name} out: {exc}")
 
