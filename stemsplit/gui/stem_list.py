@@ -51,6 +51,7 @@ class _StemRow(QWidget):
         box.addWidget(swatch)
         box.addWidget(self.label, 1)
         box.addWidget(grip)
+        self.setMinimumHeight(self.sizeHint().height())  # a short window scrolls the panel
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self._press = event.position() if event.button() == Qt.LeftButton else None
