@@ -33,6 +33,9 @@ from stemsplit.gui.run.workers import (
 )
 from stemsplit.gui.spectrogram.mask_model import MaskAccumulator, MaskPatch
 
+# Threads that outlived their window's shutdown, kept referenced until they end.
+_UNFINISHED: set = set()
+
 DEFAULT_MODEL = "2stems"  # mirrors core.models.registry.DEFAULT_MODEL without importing torch
 
 
@@ -355,4 +358,9 @@ class Session(QObject):
         if self._loader is not None:
             self._loader.cancel.set()
         for thread in list(self._threads):
-            thread.wait(timeout_ms)
+            if not thread.wait(timeout_ms):
+                # Still busy (a model loading on a loaded machine): let it finish on its own.
+                # Destroyed with the window while running, a QThread aborts the process.
+                thread.setParent(None)
+                _UNFINISHED.add(thread)
+                thread.finished.connect(lambda t=thread: _UNFINISHED.discard(t))

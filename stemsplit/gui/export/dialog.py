@@ -169,6 +169,12 @@ class ExportDialog(QDialog):
         s = self.settings
         _select(self.format_combo, s.get("export.format", "wav"))
         _select(self.depth_combo, s.get("export.bit_depth", "24"))
+        if self.peak > 1.0 and s.get("export.bit_depth", None) is None:
+            # A first export of a song that goes above full scale (an MP3 decode often
+            # does): float keeps every peak, which is what the user wants.
+            _select(self.depth_combo, "32f")
+            if self.format_combo.currentData() == "flac":
+                _select(self.format_combo, "wav")
         _select(self.rate_combo, s.get("export.rate", 0))
         # The last export folder, else the song's (never inside the installation), else Music.
         self.folder_edit.setText(str(folders.suggest("export", s, self.stemset.meta.get("path"))))
@@ -245,7 +251,8 @@ class ExportDialog(QDialog):
         if over:
             self.peak_label.setText(peak_advice(self.peak, self.depth_combo.currentData(),
                                                 self.normalise_check.isChecked()))
-            self.peak_label.setStyleSheet("color: #d04040;" if self.will_clip() else "")
+            # Said calmly (amber, not red): a few overs are common and have a remedy here.
+            self.peak_label.setStyleSheet("color: #e0a040;" if self.will_clip() else "")
 
     def _use_float(self) -> None:
         if self.format_combo.currentData() == "flac":  # FLAC holds integers only
@@ -361,9 +368,9 @@ def peak_advice(peak: float, depth: str, normalise: bool) -> str:
                 "keep their balance and sum to an equally quieter mix).")
     if depth == "32f":
         return f"{level}; 32-bit float keeps them, and the stems sum exactly to the mix."
-    return (f"⚠ {level}: {depth}-bit files will clip them, and the stems will no longer sum "
-            "exactly to the mix. Keep them with 32-bit float, or normalise (every stem "
-            f"{down} quieter).")
+    return (f"{level} (common for MP3s and loud masters). {depth}-bit files will clip them "
+            "slightly, so the stems no longer sum exactly to the mix there; 32-bit float "
+            f"keeps them, or normalise (every stem {down} quieter).")
 
 
 def _combo(items: list[tuple[object, str]]) -> QComboBox:
