@@ -12,9 +12,11 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -44,6 +46,7 @@ from stemsplit.gui.spectrogram.overview import Overview
 from stemsplit.gui.spectrogram.view import FREQ_AXIS_PX, MIX, SpectrogramView
 from stemsplit.gui.stem_list import StemList
 
+SIDE_MIN_PX = 250  # the side panel's content: the stem list and the mixer strips
 FILE_FILTER = ("Audio files ({exts});;All files (*)")
 
 
@@ -87,11 +90,15 @@ class MainWindow(QMainWindow):
         self.drop_target = FileDropTarget(self, self.open_path)
         self.runs = RunGlue(self)
         self.playback = attach_playback(self)
+        # Wide enough for a mixer strip (its "+0.0 dB" included) beside a scroll bar.
+        self.side_scroll.setMinimumWidth(
+            SIDE_MIN_PX + self.side_scroll.verticalScrollBar().sizeHint().width())
         self.edits = EditGlue(self)
         self.projects = ProjectGlue(self)
         self.recovery = RecoveryGlue(self)
         self.still_running: list = []  # threads that would not stop on close (app.run)
         self.export_dialog = None
+        self.last_drag = None  # the last stem dragged out (its QDrag)
         self.download_dialog = None
         self._connect()
         self._restore()
@@ -134,12 +141,19 @@ class MainWindow(QMainWindow):
         side_box.setContentsMargins(0, 0, 0, 0)
         side_box.addWidget(self.stem_list, 1)
         side_box.addWidget(self.mixer_area)
+        # In a small window the side panel scrolls rather than squashing its rows together.
+        side_scroll = QScrollArea()
+        side_scroll.setWidget(side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QFrame.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.side, self.side_scroll = side, side_scroll
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(self.stack)
-        self.splitter.addWidget(side)
+        self.splitter.addWidget(side_scroll)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
-        self.splitter.setSizes([1000, 240])
+        self.splitter.setSizes([1000, 270])
         central = QWidget()
         central.setObjectName("central")
         box = QVBoxLayout(central)
@@ -299,7 +313,8 @@ class MainWindow(QMainWindow):
             from stemsplit.core.audio.export import song_name
             from stemsplit.gui.export.drag_out import start_stem_drag
 
-            start_stem_drag(self.stem_list.checks[name], s.stems, name, song_name(s.stems))
+            self.last_drag = start_stem_drag(self.stem_list.rows[name], s.stems, name,
+                                             song_name(s.stems))
         except Exception as exc:  # e.g. the cache folder is not writable
             self.banner.show_message(f"Could not drag {name} out: {exc}")
 

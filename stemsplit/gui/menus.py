@@ -46,7 +46,7 @@ def build(window) -> dict[str, QAction]:
     a["fit"] = _action(window, "&Fit Song", window.view.fit, ["Ctrl+0"],
                        "Show the whole song (or double-click the spectrogram)")
     view_menu.addAction(a["fit"])
-    a["zoom_in"] = _action(window, "Zoom &In", lambda: _zoom(window, 0.5), ["Ctrl+="])
+    a["zoom_in"] = _action(window, "Zoom &In", lambda: _zoom(window, 0.5), ["Ctrl++", "Ctrl+="])
     a["zoom_out"] = _action(window, "Zoom &Out", lambda: _zoom(window, 2.0), ["Ctrl+-"])
     view_menu.addAction(a["zoom_in"])
     view_menu.addAction(a["zoom_out"])
@@ -78,10 +78,11 @@ def build(window) -> dict[str, QAction]:
 
 
 def _show_shortcuts(window):
-    from stemsplit.gui.shortcuts_dialog import ShortcutsDialog, shortcut_rows
+    from stemsplit.gui.shortcuts_dialog import ShortcutsDialog, grouped_rows
 
-    rows = shortcut_rows(window.actions.values(), getattr(window, "playback", None) is not None)
-    dialog = ShortcutsDialog(rows, window)
+    groups = grouped_rows(window.menuBar(), window.actions.values(),
+                          getattr(window, "playback", None) is not None)
+    dialog = ShortcutsDialog(groups, window)
     dialog.open()
     return dialog
 

@@ -20,18 +20,42 @@ from stemsplit.gui.spectrogram.view import MIX
 
 
 class _StemRow(QWidget):
-    """One stem's row; dragging it out asks for the stem as a file (to a DAW)."""
+    """One stem's row: a swatch, the overlay's check box and the stem's name.
+
+    The whole row (name included) starts a drag of the stem as a file (to a DAW);
+    the check box keeps its own click, and a click on the name toggles it as a
+    check box's label would.
+    """
 
     dragged = Signal(str)
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, colour: str, checked: bool) -> None:
         super().__init__()
         self.name = name
         self._press = None
+        self.setCursor(Qt.OpenHandCursor)
+        box = QHBoxLayout(self)
+        box.setContentsMargins(0, 2, 0, 2)
+        self.check = QCheckBox()
+        self.check.setChecked(checked)
+        self.check.setCursor(Qt.ArrowCursor)
+        self.check.setToolTip(f"Show the {display_name(name)} mask over the spectrogram")
+        self.check.setAccessibleName(f"Show {display_name(name)}")
+        swatch = QLabel()
+        swatch.setFixedSize(14, 14)
+        swatch.setStyleSheet(f"background: {colour}; border-radius: 3px;")
+        self.label = QLabel(display_name(name))
+        grip = QLabel("⠿")  # a grip: this row can be dragged
+        grip.setObjectName("muted")
+        box.addWidget(self.check)
+        box.addWidget(swatch)
+        box.addWidget(self.label, 1)
+        box.addWidget(grip)
+        self.setMinimumHeight(self.sizeHint().height())  # a short window scrolls the panel
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self._press = event.position() if event.button() == Qt.LeftButton else None
-        super().mousePressEvent(event)
+        event.accept()
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         if self._press is not None and (
@@ -39,7 +63,13 @@ class _StemRow(QWidget):
                 >= QApplication.startDragDistance()):
             self._press = None
             self.dragged.emit(self.name)
-        super().mouseMoveEvent(event)
+        event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._press is not None and event.button() == Qt.LeftButton:
+            self.check.toggle()  # a click, not a drag: the name works as the box's label
+        self._press = None
+        event.accept()
 
 
 class StemList(QFrame):
@@ -75,6 +105,7 @@ class StemList(QFrame):
         self.hint.setWordWrap(True)
         self.rows_box.addWidget(self.hint)
         self.checks: dict[str, QCheckBox] = {}
+        self.rows: dict[str, _StemRow] = {}
 
         layout.addSpacing(6)
         layout.addWidget(self._caption("Show"))
@@ -112,27 +143,18 @@ class StemList(QFrame):
                   visible: dict[str, bool] | None = None) -> None:
         """One row per stem: a colour swatch and a checkbox for its overlay."""
         visible = visible or {}
-        for check in self.checks.values():
-            self.rows_box.removeWidget(check.parentWidget())
-            check.parentWidget().deleteLater()
-        self.checks = {}
+        for row in self.rows.values():
+            self.rows_box.removeWidget(row)
+            row.deleteLater()
+        self.checks, self.rows = {}, {}
         for name in names:
-            row = _StemRow(name)
-            row.setToolTip(f"Drag {name} into your DAW or a folder (after separation)")
+            row = _StemRow(name, colours[name], visible.get(name, True))
+            row.setToolTip(f"Drag {display_name(name)} into your DAW or a folder "
+                           "(after separation)")
             row.dragged.connect(self.stemDragged)
-            box = QHBoxLayout(row)
-            box.setContentsMargins(0, 0, 0, 0)
-            swatch = QLabel()
-            swatch.setFixedSize(14, 14)
-            swatch.setStyleSheet(f"background: {colours[name]}; border-radius: 3px;")
-            check = QCheckBox(display_name(name))
-            check.setChecked(visible.get(name, True))
-            check.setToolTip(f"Show the {name} mask over the spectrogram")
-            check.toggled.connect(lambda on, n=name: self.overlayToggled.emit(n, on))
-            box.addWidget(swatch)
-            box.addWidget(check, 1)
+            row.check.toggled.connect(lambda on, n=name: self.overlayToggled.emit(n, on))
             self.rows_box.addWidget(row)
-            self.checks[name] = check
+            self.checks[name], self.rows[name] = row.check, row
         self.hint.setVisible(not names)
         current = self.mode.currentData()
         self.mode.blockSignals(True)

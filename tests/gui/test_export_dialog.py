@@ -268,3 +268,21 @@ def test_what_you_hear_is_named_by_what_it_holds():
     assert what_you_hear(names, [1, 1, 0, 0], ["vocals", "drums"])[0] == "vocals + drums (solo)"
     assert what_you_hear(names, [0, 0, 1, 1])[0] == "without vocals and drums"
     assert what_you_hear(names, [0, 0, 0, 0])[0] == "silence"
+
+
+def test_a_long_songs_peak_is_scanned_off_the_gui_thread(qtbot, settings, tmp_path):
+    """The dialog opens without scanning ~3 minutes of stems first (issue 20.7); once
+    the peak is known it pre-selects 32-bit float for a song above full scale."""
+    from stemsplit.gui.export.dialog import SCAN_HERE_SAMPLES
+
+    n = SCAN_HERE_SAMPLES // 2
+    quiet = np.full((2, n), 0.25, np.float32)
+    loud = quiet.copy()
+    loud[1, n - 5] = 1.2
+    data = StemSet(SR, {"vocals": quiet, "accompaniment": loud}, model="2stems")
+    dialog = open_dialog(qtbot, data, settings, tmp_path)
+    assert dialog.peak_thread is not None  # scanning in the background
+    qtbot.waitUntil(lambda: dialog.peak_thread is None, timeout=30_000)
+    assert dialog.peak == pytest.approx(1.2)
+    assert dialog.depth_combo.currentData() == "32f" and dialog.peak_label.isVisibleTo(dialog)
+    dialog.reject()

@@ -56,6 +56,9 @@ def test_export_says_what_was_written_and_offers_the_folder(qtbot, window, short
     stems = separate(qtbot, window, short_clip)
     out = tmp_path / "my stems"
     dialog = export(qtbot, window, out)
+    # The demo goes above full scale, so 32-bit float is proposed; this test is about 24-bit.
+    assert dialog.depth_combo.currentData() == "32f"
+    dialog.depth_combo.setCurrentIndex(dialog.depth_combo.findData("24"))
     box = run(qtbot, dialog)
     assert not dialog.isVisible()
     names = ["short clip - vocals.wav", "short clip - accompaniment.wav"]
@@ -70,7 +73,7 @@ def test_export_says_what_was_written_and_offers_the_folder(qtbot, window, short
     qtbot.mouseClick(box.show_button, Qt.LeftButton)
     assert opened == [QUrl.fromLocalFile(str(out))] and not box.isVisible()
 
-    # The defaults (24-bit WAV, no normalising): every stem at unity gain (not 0.5 dB
+    # 24-bit WAV, no normalising: every stem at unity gain (not 0.5 dB
     # under the mix), so they sum to the mix wherever no stem went above full scale.
     files = [read(out / n) for n in names]
     for data, name in zip(files, stems.names, strict=True):
@@ -86,6 +89,11 @@ def test_loud_stems_keep_their_peaks_by_default(qtbot, window, loud_clip, tmp_pa
     peak = max(float(np.abs(a).max()) for a in stems.stems.values())
     assert peak > 1.2
     dialog = export(qtbot, window, tmp_path / "24")
+    # A first export of a song above full scale: 32-bit float is chosen already, calmly said.
+    assert dialog.depth_combo.currentData() == "32f" and not dialog.will_clip()
+    assert "32-bit float keeps them" in dialog.peak_label.text()
+    assert "⚠" not in dialog.peak_label.text()
+    dialog.depth_combo.setCurrentIndex(dialog.depth_combo.findData("24"))
     assert not dialog.normalise_check.isChecked()  # peaks kept unless asked
     assert dialog.peak_label.isVisible() and "24-bit files will clip" in dialog.peak_label.text()
     assert dialog.float_button.isVisible()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle
 
 BACKGROUND = "#16181d"
 PANEL = "#1e2128"
@@ -109,9 +110,47 @@ QToolTip {{ background: {PANEL}; color: {TEXT}; border: 1px solid {BORDER}; }}
 """
 
 
+class _DarkStyle(QProxyStyle):
+    """Fusion, without its dark-on-dark icons: dialog buttons are text only (as on macOS
+    and Windows), and every close / clear cross is drawn in the text colour."""
+
+    CROSSES = (QStyle.SP_DialogCloseButton, QStyle.SP_TitleBarCloseButton,
+               QStyle.SP_DockWidgetCloseButton, QStyle.SP_LineEditClearButton,
+               QStyle.SP_DialogCancelButton)
+
+    def styleHint(self, hint, option=None, widget=None, data=None):  # noqa: N802 (Qt API)
+        if hint == QStyle.SH_DialogButtonBox_ButtonsHaveIcons:
+            return 0
+        return super().styleHint(hint, option, widget, data)
+
+    def standardIcon(self, icon, option=None, widget=None):  # noqa: N802 (Qt API)
+        if icon in self.CROSSES:
+            return cross_icon()
+        return super().standardIcon(icon, option, widget)
+
+
+def cross_icon(colour: str = TEXT) -> QIcon:
+    """A light "x" that stays visible on the dark panels (greyed when disabled)."""
+    out = QIcon()
+    for mode, c in ((QIcon.Normal, colour), (QIcon.Disabled, MUTED)):
+        for scale in (1, 2):
+            pixmap = QPixmap(16 * scale, 16 * scale)
+            pixmap.fill(Qt.transparent)
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.Antialiasing)
+            painter.scale(scale, scale)
+            painter.setPen(QPen(QColor(c), 1.8, Qt.SolidLine, Qt.RoundCap))
+            painter.drawLine(4, 4, 12, 12)
+            painter.drawLine(12, 4, 4, 12)
+            painter.end()
+            pixmap.setDevicePixelRatio(scale)
+            out.addPixmap(pixmap, mode)
+    return out
+
+
 def apply_dark_theme(app: QApplication) -> None:
     """Fusion style + a dark palette + the stylesheet above."""
-    app.setStyle("Fusion")
+    app.setStyle(_DarkStyle("Fusion"))
     pal = QPalette()
     for role, colour in [
         (QPalette.Window, BACKGROUND), (QPalette.WindowText, TEXT), (QPalette.Base, PANEL),

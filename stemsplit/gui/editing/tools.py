@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stemsplit.gui.common.flow_layout import FlowLayout
 from stemsplit.gui.common.names import display_name
 
 POINTER, BRUSH, RECTANGLE, LASSO = "pointer", "brush", "rectangle", "lasso"
@@ -32,6 +33,15 @@ ASSIGN, REMOVE, SCALE = "assign", "remove", "scale"
 OPERATIONS = ((ASSIGN, "Assign to"), (REMOVE, "Remove from"), (SCALE, "Scale share of"))
 
 
+def _group() -> tuple[QWidget, QHBoxLayout]:
+    """A row of controls that stays together when the tool bar wraps."""
+    widget = QWidget()
+    box = QHBoxLayout(widget)
+    box.setContentsMargins(0, 0, 0, 0)
+    box.setSpacing(6)
+    return widget, box
+
+
 class EditToolBar(QWidget):
     """Signals:
         toolChanged(tool): POINTER, BRUSH, RECTANGLE or LASSO.
@@ -43,9 +53,9 @@ class EditToolBar(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        box = QHBoxLayout(self)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(6)
+        # Groups wrap to a second row when the window is narrow (never an elided label).
+        flow = FlowLayout(self, spacing=10)
+        tools_group, tools_box = _group()
         self.buttons: dict[str, QToolButton] = {}
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
@@ -57,10 +67,10 @@ class EditToolBar(QWidget):
             button.setAccessibleName(f"{text} tool")
             self.group.addButton(button)
             self.buttons[key] = button
-            box.addWidget(button)
+            tools_box.addWidget(button)
             button.toggled.connect(lambda on, k=key: on and self.toolChanged.emit(k))
         self.buttons[POINTER].setChecked(True)
-        box.addSpacing(10)
+        flow.addWidget(tools_group)
         self.operation = QComboBox()
         for key, text in OPERATIONS:
             self.operation.addItem(text, key)
@@ -84,12 +94,23 @@ class EditToolBar(QWidget):
         self.hardness.setValue(70)
         self.hardness.setFixedWidth(80)
         self.hardness.setToolTip("Hardness: 100 % a sharp edge, lower values feather it")
-        for label, widget in (("", self.operation), ("", self.target), ("", self.amount),
-                              ("Size", self.size), ("Hardness", self.hardness)):
-            if label:
-                box.addWidget(QLabel(label))
-            box.addWidget(widget)
-        box.addStretch(1)
+        self.action_group, action_box = _group()
+        for widget in (self.operation, self.target, self.amount):
+            action_box.addWidget(widget)
+        self.brush_group, brush_box = _group()
+        for label, widget in (("Size", self.size), ("Hardness", self.hardness)):
+            caption = QLabel(label)
+            caption.setObjectName("muted")
+            caption.setBuddy(widget)
+            brush_box.addWidget(caption)
+            brush_box.addWidget(widget)
+        flow.addWidget(self.action_group)
+        flow.addWidget(self.brush_group)
+        self.hint = QLabel("Separate the song to edit its masks.")
+        self.hint.setToolTip("Once separated, brush, rectangle or lasso sound from one stem "
+                             "into another")
+        self.hint.setObjectName("muted")
+        flow.addWidget(self.hint)
         self.operation.currentIndexChanged.connect(self._on_operation)
         for signal in (self.target.currentIndexChanged, self.amount.valueChanged,
                        self.size.valueChanged, self.hardness.valueChanged):
@@ -131,6 +152,10 @@ class EditToolBar(QWidget):
             button.setEnabled(enabled or key == POINTER)
         for widget in (self.operation, self.target, self.amount, self.size, self.hardness):
             widget.setEnabled(enabled)
+        # Without stems the target list would be empty: a sentence says what to do instead.
+        self.action_group.setVisible(enabled)
+        self.brush_group.setVisible(enabled)
+        self.hint.setVisible(not enabled)
         if enabled:
             self._on_operation()
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -49,6 +49,23 @@ from stemsplit.settings import Settings
 FORMATS = [("wav", "WAV"), ("flac", "FLAC"), ("aiff", "AIFF")]
 DEPTHS = [("16", "16-bit (TPDF dither)"), ("24", "24-bit"), ("32f", "32-bit float")]
 RATES = [(0, "Original"), (44100, "44.1 kHz"), (48000, "48 kHz")]
+SCAN_HERE_SAMPLES = 1 << 23  # ~95 s of two stereo stems: scanned in a few ms
+
+
+class PeakThread(QThread):
+    """The stems' peak, found off the GUI thread (numpy's max releases the GIL)."""
+
+    found = Signal(float)
+
+    def __init__(self, stems, parent=None) -> None:
+        super().__init__(parent)
+        self.stems = stems
+
+        self.peak: float | None = None
+
+    def run(self) -> None:
+        self.peak = peak_of(self.stems)
+        self.found.emit(self.peak)
 
 
 class ExportDialog(QDialog):
@@ -129,7 +146,16 @@ class ExportDialog(QDialog):
 
         # Peaks are kept by default: stems at unity gain sum to the mix in a DAW. Above
         # full scale the dialog says what the chosen format will do before writing.
-        self.peak = peak_of(self.stemset.stems)
+        # A long song's peak scan takes a few hundred ms: it runs in a thread (the dialog
+        # opens at once and the peak note appears when known); short songs scan here.
+        self.peak = 0.0
+        self.peak_thread: PeakThread | None = None
+        if sum(np.size(a) for a in self.stemset.stems.values()) <= SCAN_HERE_SAMPLES:
+            self.peak = peak_of(self.stemset.stems)
+        else:
+            self.peak_thread = PeakThread(self.stemset.stems, self)
+            self.peak_thread.found.connect(self._on_peak)
+            self.peak_thread.start()
         self.peak_label = QLabel()
         self.peak_label.setWordWrap(True)
         self.float_button = QPushButton("Keep Peaks (32-bit Float)")
@@ -169,6 +195,7 @@ class ExportDialog(QDialog):
         s = self.settings
         _select(self.format_combo, s.get("export.format", "wav"))
         _select(self.depth_combo, s.get("export.bit_depth", "24"))
+        self._prefer_float()
         _select(self.rate_combo, s.get("export.rate", 0))
         # The last export folder, else the song's (never inside the installation), else Music.
         self.folder_edit.setText(str(folders.suggest("export", s, self.stemset.meta.get("path"))))
@@ -177,6 +204,21 @@ class ExportDialog(QDialog):
         for name, box in self.stem_checks.items():
             box.setChecked(name not in unchecked)
         self.mix_check.setChecked(bool(s.get("export.mix", False)) and self.mix_gains is not None)
+
+    def _on_peak(self, peak: float) -> None:
+        if self.peak_thread is None:
+            return  # already taken (an export started before the signal arrived)
+        self.peak, self.peak_thread = peak, None
+        self._prefer_float()
+        self._update()
+
+    def _prefer_float(self) -> None:
+        if self.peak > 1.0 and self.settings.get("export.bit_depth", None) is None:
+            # A first export of a song that goes above full scale (an MP3 decode often
+            # does): float keeps every peak, which is what the user wants.
+            _select(self.depth_combo, "32f")
+            if self.format_combo.currentData() == "flac":
+                _select(self.format_combo, "wav")
 
     def _remember(self) -> None:
         self.settings.update({
@@ -245,7 +287,8 @@ class ExportDialog(QDialog):
         if over:
             self.peak_label.setText(peak_advice(self.peak, self.depth_combo.currentData(),
                                                 self.normalise_check.isChecked()))
-            self.peak_label.setStyleSheet("color: #d04040;" if self.will_clip() else "")
+            # Said calmly (amber, not red): a few overs are common and have a remedy here.
+            self.peak_label.setStyleSheet("color: #e0a040;" if self.will_clip() else "")
 
     def _use_float(self) -> None:
         if self.format_combo.currentData() == "flac":  # FLAC holds integers only
@@ -265,6 +308,7 @@ class ExportDialog(QDialog):
         """Check, ask before overwriting, then export on a worker thread."""
         if self.thread is not None:
             return
+        self._wait_for_peak()
         try:
             job = self.job()
             found = existing(job.paths())
@@ -339,13 +383,21 @@ class ExportDialog(QDialog):
             self.result_box = ExportResultDialog(self.written, note, self.parentWidget())
             self.result_box.show()
 
+    def _wait_for_peak(self) -> None:
+        """The peak is needed now (to export, or before the dialog goes): wait for it."""
+        if self.peak_thread is not None:
+            self.peak_thread.wait()
+            self._on_peak(self.peak_thread.peak or 0.0)
+
     def reject(self) -> None:
+        self._wait_for_peak()
         if self.thread is not None:  # Escape or the close button cancels, then closes
             self._cancel()
             self.thread.wait()
         super().reject()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self._wait_for_peak()
         if self.thread is not None:  # never leave a writer running behind a closed dialog
             self.thread.job.cancel.set()
             self.thread.wait()
@@ -361,9 +413,9 @@ def peak_advice(peak: float, depth: str, normalise: bool) -> str:
                 "keep their balance and sum to an equally quieter mix).")
     if depth == "32f":
         return f"{level}; 32-bit float keeps them, and the stems sum exactly to the mix."
-    return (f"⚠ {level}: {depth}-bit files will clip them, and the stems will no longer sum "
-            "exactly to the mix. Keep them with 32-bit float, or normalise (every stem "
-            f"{down} quieter).")
+    return (f"{level} (common for MP3s and loud masters). {depth}-bit files will clip them "
+            "slightly, so the stems no longer sum exactly to the mix there; 32-bit float "
+            f"keeps them, or normalise (every stem {down} quieter).")
 
 
 def _combo(items: list[tuple[object, str]]) -> QComboBox:

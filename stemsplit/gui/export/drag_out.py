@@ -16,8 +16,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, QUrl
-from PySide6.QtGui import QDrag
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
+from PySide6.QtGui import QColor, QDrag, QPainter, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from stemsplit.core.audio.export import DEFAULT_PATTERN, expand_pattern, peak_of
@@ -81,10 +81,36 @@ def make_stem_drag(widget: QWidget, stemset: StemSet, stem: str, song_name: str,
     drag = QDrag(widget)
     drag.setMimeData(stem_mime_data(path))
     with contextlib.suppress(Exception):  # a pixmap is a nicety: no grab on some platforms
-        pixmap = widget.grab()
+        pixmap = drag_pixmap(widget, path.name)
         if not pixmap.isNull():
-            drag.setPixmap(pixmap.scaledToWidth(min(240, max(1, pixmap.width()))))
+            drag.setPixmap(pixmap)
+            drag.setHotSpot(QPoint(12, pixmap.height() // 2))
     return drag
+
+
+def drag_pixmap(widget: QWidget, file_name: str) -> QPixmap:
+    """What follows the mouse: the dragged row as it looks, over the file's name."""
+    row = widget.grab()
+    scale = row.devicePixelRatio() or 1.0
+    width = max(row.width() / scale, widget.fontMetrics().horizontalAdvance(file_name) + 16)
+    height = row.height() / scale + widget.fontMetrics().height() + 8
+    out = QPixmap(int(width * scale), int(height * scale))
+    out.setDevicePixelRatio(scale)
+    out.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(out)
+    try:
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QColor(30, 34, 42, 230))
+        painter.drawRoundedRect(QRectF(0, 0, width, height), 6, 6)
+        painter.drawPixmap(QPointF(4, 2), row)
+        painter.setPen(QColor(220, 224, 232))
+        painter.drawText(QRectF(8, row.height() / scale + 2, width - 12,
+                                widget.fontMetrics().height() + 4),
+                         Qt.AlignLeft | Qt.AlignVCenter, file_name)
+    finally:
+        painter.end()
+    return out
 
 
 def start_stem_drag(widget: QWidget, stemset: StemSet, stem: str, song_name: str,

@@ -58,7 +58,7 @@ class SpectrogramView(pg.PlotWidget):
         self.freq_axis = FrequencyAxis()
         super().__init__(parent, background=theme.BACKGROUND, viewBox=TimeViewBox(),
                          axisItems={"bottom": self.time_axis, "left": self.freq_axis})
-        self.setMinimumHeight(240)
+        self.setMinimumHeight(150)  # the window's minimum size still shows the whole view
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         plot.hideButtons()
