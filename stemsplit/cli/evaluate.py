@@ -66,6 +66,11 @@ def _wiener_values(text: str | None) -> list[int | None]:
 
 
 def _check_outputs(args: argparse.Namespace) -> str | None:
+    import importlib.util
+
+    if args.report is not None and importlib.util.find_spec("matplotlib") is None:
+        return "the PNG report needs matplotlib, which this installation lacks " \
+            "(pip install matplotlib); --json and --csv work without it"
     for path in (args.json, args.csv, args.report):
         if path is None or str(path) == "-":
             continue
