@@ -47,8 +47,8 @@ def wiener_cost() -> None:
 
 
 def bss_cost() -> None:
-    import stempeg
     import museval
+    import stempeg
 
     track = find_tracks(stempeg.example_stem_path())[0].load()
     sep = load_separator(device="cpu")
