@@ -58,5 +58,27 @@ def demo_stems(separator, demo_audio):
     return separator.separate(demo_audio.samples, demo_audio.sample_rate)
 
 
+@pytest.fixture(scope="session")
+def musdb_path() -> Path:
+    """The MUSDB18 excerpt (7 s, .stem.mp4) that ships in the stempeg wheel."""
+    import stempeg
+
+    return Path(stempeg.example_stem_path())
+
+
+@pytest.fixture(scope="session")
+def musdb_track(musdb_path):
+    """The 7 s excerpt (drums, bass, other, vocals, accompaniment) as a TrackAudio."""
+    from stemsplit.core.evaluation.datasets import find_tracks
+
+    return find_tracks(musdb_path)[0].load()
+
+
+@pytest.fixture(scope="session")
+def musdb_short(musdb_track):
+    """Its first 4 s: enough windows for BSS Eval, short enough for CI."""
+    return musdb_track.excerpt(0.0, 4.0)
+
+
 def db(x: float) -> float:
     return float(10 * np.log10(max(x, 1e-30)))

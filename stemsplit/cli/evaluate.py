@@ -59,14 +59,18 @@ def _wiener_values(text: str | None) -> list[int | None]:
     try:
         values = [int(v) for v in text.split(",")]
     except ValueError:
-        raise SystemExit(f"stemsplit evaluate: --wiener takes whole numbers like 1 or 0,1,2, "
-                         f"not {text!r}") from None
+        raise ValueError(f"--wiener takes whole numbers like 1 or 0,1,2, not {text!r}") from None
     if any(v < 0 or v > 20 for v in values):
-        raise SystemExit("stemsplit evaluate: --wiener iterations must be between 0 and 20")
+        raise ValueError("--wiener iterations must be between 0 and 20")
     return values
 
 
 def _check_outputs(args: argparse.Namespace) -> str | None:
+    import importlib.util
+
+    if args.report is not None and importlib.util.find_spec("matplotlib") is None:
+        return "the PNG report needs matplotlib, which this installation lacks " \
+            "(pip install matplotlib); --json and --csv work without it"
     for path in (args.json, args.csv, args.report):
         if path is None or str(path) == "-":
             continue
@@ -82,7 +86,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from stemsplit.core.evaluation.datasets import find_tracks
 
     err = _check_outputs(args)
-    wiener = _wiener_values(args.wiener)
+    try:
+        wiener = _wiener_values(args.wiener)
+    except ValueError as exc:
+        err = str(exc)
     if err:
         print(f"stemsplit evaluate: {err}", file=sys.stderr)
         return EXIT_FAILED

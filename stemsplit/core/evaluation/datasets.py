@@ -111,9 +111,13 @@ class Track:
                        for i, k in enumerate(MUSDB_STREAMS)}
         else:
             named, sources, rates = {}, {}, {}
+            needed = None if stems is None else {"mixture", *stems}
+            if needed is not None and "accompaniment" in needed and \
+                    "accompaniment" not in dict(self.files):
+                # Derived the same way whatever else is asked for (see accompaniment()).
+                needed |= {"vocals", "drums", "bass", "other"}
             for stem, path in self.files:
-                if stems is not None and stem != "mixture" and stem not in stems and \
-                        not (stem == "vocals" and "accompaniment" in stems):
+                if needed is not None and stem not in needed:
                     continue
                 try:
                     audio = load_audio(path)

@@ -58,6 +58,10 @@ def test_hq_layout_reads_the_same_audio(tmp_path, musdb_short):
         np.testing.assert_allclose(audio.references[s], musdb_short.references[s], atol=1e-6)
     only = track.load(("vocals",))
     assert list(only.references) == ["vocals"]
+    # The derived accompaniment does not depend on what else is loaded.
+    pair = track.load(("vocals", "accompaniment"))
+    np.testing.assert_array_equal(pair.references["accompaniment"],
+                                  audio.references["accompaniment"])
 
 
 def test_mix_and_vocals_give_accompaniment_as_mix_minus_vocals(tmp_path, musdb_short):
