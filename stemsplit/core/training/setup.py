@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stemsplit.core.engine.device import resolve_device
+from stemsplit.core.engine.precision import resolve_precision
 from stemsplit.core.errors import DatasetError, ModelError
 from stemsplit.core.models.registry import builtin_names, get_model
 from stemsplit.core.models.spleeter import trained
 from stemsplit.core.training import data
-from stemsplit.core.training.precision import resolve_training_precision
 from stemsplit.core.training.trainer import TrainConfig, Trainer
 
 
@@ -75,7 +75,7 @@ def prepare(request: TrainRequest) -> Trainer:
                          learning_rate=request.learning_rate, eval_every=request.eval_every,
                          patience=request.patience, freeze_encoder=request.freeze_encoder,
                          augment=request.augment, seed=request.seed,
-                         precision=resolve_training_precision(request.precision, device),
+                         precision=resolve_precision(request.precision, device).name,
                          device=device.type)
     window = data.window_samples(request.frames)
     tracks = data.load_tracks(list(request.data), config.stems, window)
