@@ -129,8 +129,9 @@ def _train(args: argparse.Namespace) -> int:
                               f"{args.out}: {', '.join(trainer.config.stems)}")
     best = trainer.best_sdr
     sdr = ", ".join(f"{k} {v:.2f} dB" for k, v in best.items()) if best else "not measured"
+    curves = f"curves in {out}" if out else "no curves drawn (matplotlib is not installed)"
     print(f"\ninstalled {args.out} (step {trainer.best_step}, validation SDR {sdr}); "
-          f"curves in {out}\nuse it: stemsplit separate SONG --model {args.out}")
+          f"{curves}\nuse it: stemsplit separate SONG --model {args.out}")
     return EXIT_OK
 
 
