@@ -106,69 +106,32 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from stemsplit.core.engine.device import resolve_device
-    from stemsplit.core.errors import ModelError
-    from stemsplit.core.models.registry import builtin_names, get_model
-    from stemsplit.core.models.spleeter import trained
-    from stemsplit.core.training import data, report
-    from stemsplit.core.training.precision import resolve_training_precision
-    from stemsplit.core.training.trainer import TrainConfig, Trainer
+    from stemsplit.core.training import report
+    from stemsplit.core.training.setup import TrainRequest, describe, prepare
 
-    if not args.resume:
-        trained.check_name(args.out, builtin_names())
-    base = None
-    if args.base != "scratch":
-        base = get_model(args.base)
-        if base.family != "spleeter":
-            raise ModelError(f"{args.base} is not a U-Net model; train from a Spleeter-family "
-                             "model (2stems, 4stems, 5stems, or one you trained) or 'scratch'")
-        if not base.is_installed():
-            raise ModelError(f"{args.base} is not installed; "
-                             f"'stemsplit models install {args.base}' first")
-    stems = tuple(s.strip() for s in args.stems.split(",")) if args.stems else \
-        (base.stems if base else ("vocals", "accompaniment"))
-    if not all(stems) or len(set(stems)) != len(stems):
-        raise ValueError("--stems takes distinct stem names separated by commas")
-    valid = _valid_arg(args.valid)
-    device = resolve_device(args.device)
-    config = TrainConfig(name=args.out, stems=stems, base=base.name if base else None,
-                         steps=args.steps, batch_size=args.batch_size, frames=args.frames,
-                         learning_rate=args.lr, eval_every=args.eval_every,
-                         patience=args.patience, freeze_encoder=args.freeze_encoder,
-                         augment=not args.no_augment, seed=args.seed,
-                         precision=resolve_training_precision(args.precision, device),
-                         device=device.type)
-    window = data.window_samples(args.frames)
-    tracks = data.load_tracks(args.data, stems, window)
-    if isinstance(valid, Path):
-        train_tracks, valid_tracks = tracks, data.load_tracks([valid], stems, window)
-    elif valid > 0 and len(tracks) >= 2:
-        train_tracks, valid_tracks = data.split_validation(tracks, valid, args.seed)
-    else:
-        train_tracks, valid_tracks = tracks, []
-        print("stemsplit: no validation tracks: the last step's model is kept and there is "
-              "no early stopping", file=sys.stderr)
-    minutes = sum(t.length for t in tracks) / data.RATE / 60
-    summary = {"tracks": len(train_tracks), "valid_tracks": len(valid_tracks),
-               "minutes": round(minutes, 2),
-               "folders": [str(p) for p in args.data]}
-    trainer = Trainer(config, train_tracks, valid_tracks, base, summary)
-    if args.resume:
-        trainer.resume()
-    print(f"training {args.out}: {', '.join(stems)} from {config.base or 'scratch'} on "
-          f"{len(train_tracks)} tracks ({minutes:.1f} min), {len(valid_tracks)} for "
-          f"validation; {config.precision}, batch {config.batch_size} x {args.frames} frames",
-          file=sys.stderr)
+    stems = tuple(s.strip() for s in args.stems.split(",")) if args.stems else None
+    request = TrainRequest(
+        data=tuple(args.data), name=args.out, base=args.base, stems=stems,
+        valid=_valid_arg(args.valid), steps=args.steps, batch_size=args.batch_size,
+        frames=args.frames, learning_rate=args.lr, eval_every=args.eval_every,
+        patience=args.patience, freeze_encoder=args.freeze_encoder,
+        augment=not args.no_augment, seed=args.seed, precision=args.precision,
+        device=args.device, resume=args.resume)
+    trainer = prepare(request)
+    for note in request.notes:
+        print(f"stemsplit: {note}", file=sys.stderr)
+    print(describe(trainer), file=sys.stderr)
     cancel = threading.Event()
     with _signals_cancel(cancel):
         for p in trainer.iter_train(cancel):
             _show(p)
     out = report.write_curves(trainer.folder() / "training.png", trainer.card()["history"],
-                              f"{args.out}: {', '.join(stems)}")
+                              f"{args.out}: {', '.join(trainer.config.stems)}")
     best = trainer.best_sdr
     sdr = ", ".join(f"{k} {v:.2f} dB" for k, v in best.items()) if best else "not measured"
+    curves = f"curves in {out}" if out else "no curves drawn (matplotlib is not installed)"
     print(f"\ninstalled {args.out} (step {trainer.best_step}, validation SDR {sdr}); "
-          f"curves in {out}\nuse it: stemsplit separate SONG --model {args.out}")
+          f"{curves}\nuse it: stemsplit separate SONG --model {args.out}")
     return EXIT_OK
 
 

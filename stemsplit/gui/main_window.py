@@ -382,6 +382,11 @@ class MainWindow(QMainWindow):
         self.prefs.set("model", name)
         self.session.warm_up()
 
+    def open_train_dialog(self) -> None:
+        from stemsplit.gui.models import train_dialog
+
+        self.train_dialog = train_dialog.open_for(self)
+
     def _on_model_installed(self, name: str) -> None:
         self.session.mark_installed(name)
         self.run_panel.set_models(self.session.models, name)

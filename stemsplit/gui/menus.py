@@ -41,6 +41,10 @@ def build(window) -> dict[str, QAction]:
     run_menu.addAction(a["separate"])
     a["cancel"] = _action(window, "&Cancel", window.cancel, ["Esc"], "Stop the separation")
     run_menu.addAction(a["cancel"])
+    run_menu.addSeparator()
+    a["train"] = _action(window, "&Train a Model…", window.open_train_dialog, [],
+                         "Fine-tune a U-Net on your own songs' stems")
+    run_menu.addAction(a["train"])
 
     view_menu = bar.addMenu("&View")
     a["fit"] = _action(window, "&Fit Song", window.view.fit, ["Ctrl+0"],

@@ -99,6 +99,13 @@ class Session(QObject):
         self._probe.failed.connect(self.engineFailed)
         self._start(self._probe)
 
+    def refresh_models(self) -> None:
+        """Ask the engine again which models there are (a model was trained or installed)."""
+        if self._probe is not None and self._probe.isRunning():
+            return
+        self._probe = None
+        self.probe_engine()
+
     @Slot(object, object, str)
     def _on_engine_ready(self, models, devices, demo: str) -> None:
         self.models, self.devices, self.demo_path = list(models), list(devices), demo

@@ -9,9 +9,13 @@ import numpy as np
 from stemsplit.core.models.weights_file import write_atomically
 
 
-def write_curves(path: Path, history: dict, title: str) -> Path:
-    """Draw ``history`` (``trainer.History`` as a dict) to ``path`` atomically."""
-    from matplotlib.figure import Figure  # no pyplot: no global backend, no window
+def write_curves(path: Path, history: dict, title: str) -> Path | None:
+    """Draw ``history`` (``trainer.History`` as a dict) to ``path`` atomically; None
+    where matplotlib is not installed (the standalone app leaves it out)."""
+    try:
+        from matplotlib.figure import Figure  # no pyplot: no global backend, no window
+    except ImportError:
+        return None
 
     fig = Figure(figsize=(10, 3.6), dpi=100)
     ax_loss, ax_sdr = fig.subplots(1, 2)

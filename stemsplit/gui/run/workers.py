@@ -33,6 +33,7 @@ class ModelChoice:
     installed: bool
     archive: str | None = None       # downloadable release archive, when not built in
     download_mb: int | None = None   # its approximate size, said before downloading
+    family: str = "spleeter"         # the engine that runs it (training needs a U-Net)
 
 
 class LoadThread(QThread):
@@ -257,7 +258,7 @@ class EngineInfoThread(QThread):
             from stemsplit.core.models.registry import list_models
 
             models = [ModelChoice(m.name, m.title, tuple(m.stems), m.licence, m.is_installed(),
-                                  m.archive, m.download_mb)
+                                  m.archive, m.download_mb, m.family)
                       for m in list_models()]
             devices = available_devices()
         except Exception as exc:

@@ -17,19 +17,9 @@ STEMS = ("vocals", "accompaniment")
 
 @pytest.fixture(scope="module")
 def musdb_tracks(tmp_path_factory):
-    """Three ~2.3 s tracks (mixture, vocals, accompaniment WAVs) from the MUSDB excerpt."""
-    from benchmarks.musdb import load_musdb_excerpt
+    from tests._training_data import write_musdb_tracks
 
-    truth, rate = load_musdb_excerpt()
-    root = tmp_path_factory.mktemp("musdb-cut")
-    part = truth["mixture"].shape[1] // 3
-    for i in range(3):
-        folder = root / f"track {i}"
-        folder.mkdir()
-        cut = slice(i * part, (i + 1) * part)
-        for stem in ("mixture", "vocals", "accompaniment"):
-            sf.write(folder / f"{stem}.wav", truth[stem][:, cut].T, rate, subtype="FLOAT")
-    return root
+    return write_musdb_tracks(tmp_path_factory.mktemp("musdb-cut"))
 
 
 def _trainer(root, steps=4, eval_every=2, augment=True, lr=1e-4, name="mine", seed=3):
