@@ -19,6 +19,7 @@ from typing import BinaryIO
 import numpy as np
 
 from stemsplit.core.audio.commit import commit_all
+from stemsplit.core.audio.disk import _disk_message
 from stemsplit.core.audio.export import (
     BLOCK,
     EXPORT_RATES,
@@ -30,7 +31,7 @@ from stemsplit.core.audio.export import (
 )
 from stemsplit.core.audio.partials import temp_file
 from stemsplit.core.audio.resampling import StreamResampler
-from stemsplit.core.audio.write import AudioWriter, OutputFormat, _disk_message, estimate_bytes
+from stemsplit.core.audio.write import AudioWriter, OutputFormat, estimate_bytes
 from stemsplit.core.errors import AudioWriteError, StemsplitError, shown
 
 CLI_PATTERN = "<stem>"  # the CLI gives every song its own folder already

@@ -189,10 +189,10 @@ class _Batch:
         return True
 
     def _split_locked(self, job: Job, index: int, seconds: float) -> tuple[float, float]:
-        from stemsplit.core.audio.partials import sweep_files
+        from stemsplit.core.audio.commit import sweep_folder
+        from stemsplit.core.audio.disk import _folder_message
         from stemsplit.core.audio.read import check_regular_file
         from stemsplit.core.audio.song_folder import FolderLock
-        from stemsplit.core.audio.write import _folder_message
         from stemsplit.core.errors import AudioWriteError
 
         check_regular_file(job.source)  # before a folder is made for it
@@ -204,7 +204,7 @@ class _Batch:
         except OSError as exc:
             raise AudioWriteError(_folder_message(job.out_dir, exc)) from exc
         try:
-            sweep_files(job.out_dir, held=True)  # what a killed run left: nobody else writes
+            sweep_folder(job.out_dir, held=True)  # what a killed run left: nobody else writes
             started = time.perf_counter()
             length = self._split(job, index, seconds)
             return length, time.perf_counter() - started

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from stemsplit.core.audio.partials import sweep_files, temp_file
+from stemsplit.core.audio.commit import sweep_folder
+from stemsplit.core.audio.partials import temp_file
 from stemsplit.core.editing.editor import Edit
 from stemsplit.core.errors import StemsplitError
 from stemsplit.core.project_manifest import Invalid, check_manifest
@@ -244,7 +245,7 @@ def _write_atomically(path: Path, manifest: str, arrays: dict[str, np.ndarray]) 
     mode = _new_file_mode(path)
     # What a save killed mid-way (SIGKILL, power cut) left here goes first: it names its
     # writer's process, so a save still running elsewhere keeps its file.
-    sweep_files(path.parent)
+    sweep_folder(path.parent)
     try:
         tmp = temp_file(path.parent, path.name)
     except OSError as e:

@@ -24,17 +24,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from stemsplit.core.audio.partials import BACKUP, pid_alive, temp_file
-from stemsplit.core.audio.write import _SF_ERRORS, AudioWriter, _disk_message
+from stemsplit.core.audio.disk import SF_ERRORS, _disk_message
+from stemsplit.core.audio.partials import BACKUP, pid_alive, sweep_files, temp_file
 from stemsplit.core.errors import AudioWriteError
 
 JOURNAL_PREFIX = ".stemsplit-commit."
+# A ``write.AudioWriter`` (not imported: the writer uses this module to commit).
+Writer = object
+
 _JOURNAL = re.compile(r"^\.stemsplit-commit\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.json$")
 # Seconds to sleep after each file is moved in: lets a test kill a run mid-commit.
 PAUSE_ENV = "STEMSPLIT_TEST_COMMIT_PAUSE_S"
 
 
-def commit_all(writers: Sequence[AudioWriter]) -> list[Path]:
+def commit_all(writers: Sequence[Writer]) -> list[Path]:
     """Finish every writer and move all the files to their real names as one unit.
 
     All or none (see the module docstring). The last file of a set without a
@@ -52,7 +55,7 @@ def commit_all(writers: Sequence[AudioWriter]) -> list[Path]:
     backups: dict[int, Path] = {}
     placed: list[int] = []
     journal: Path | None = None
-    current: AudioWriter | None = None
+    current: Writer | None = None
     pause = float(os.environ.get(PAUSE_ENV) or 0)
     try:
         for current in writers:
@@ -85,7 +88,7 @@ def commit_all(writers: Sequence[AudioWriter]) -> list[Path]:
             raise AudioWriteError(f"{current.path} is a folder") from exc
         if isinstance(exc, FileExistsError) and current is not None:
             raise AudioWriteError(f"{current.path} already exists (not overwritten)") from exc
-        if isinstance(exc, _SF_ERRORS) and current is not None:
+        if isinstance(exc, SF_ERRORS) and current is not None:
             raise AudioWriteError(_disk_message(current.path, exc)) from exc
         raise
     for backup in backups.values():
@@ -97,13 +100,13 @@ def commit_all(writers: Sequence[AudioWriter]) -> list[Path]:
     return [w.path for w in writers]
 
 
-def _backup_name(writer: AudioWriter) -> Path:
+def _backup_name(writer: Writer) -> Path:
     # Named now (and listed in the journal) but created only by the rename.
     stem = writer.temp_path.name.removesuffix(".partial")
     return writer.path.parent / f"{stem}{BACKUP}"
 
 
-def _write_journal(folder: Path, writers: list[AudioWriter], backups: dict[int, Path]) -> Path:
+def _write_journal(folder: Path, writers: list[Writer], backups: dict[int, Path]) -> Path:
     entries = [{"tmp": w.temp_path.name, "target": w.path.name, "overwrite": w.overwrite,
                 "backup": backups[i].name if i in backups else None}
                for i, w in enumerate(writers)]
@@ -130,7 +133,7 @@ def _sync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def _roll_back(writers: list[AudioWriter], placed: list[int], backups: dict[int, Path]) -> None:
+def _roll_back(writers: list[Writer], placed: list[int], backups: dict[int, Path]) -> None:
     """Undo a partly done :func:`commit_all`: old files back, new and temporary files gone."""
     for i in reversed(placed):
         path = writers[i].path
@@ -205,3 +208,10 @@ def _roll_forward(folder: Path, entry: dict) -> None:
             os.rename(tmp, target)
             return
     tmp.unlink(missing_ok=True)
+
+
+def sweep_folder(folder: Path, held: bool = False) -> list[Path]:
+    """What killed writers left in ``folder``: finish their commits, then remove their
+    temporary files (``partials.sweep_files``). Never raises."""
+    recover(Path(folder), held=held)
+    return sweep_files(folder, held=held)

@@ -116,9 +116,6 @@ def sweep_files(folder: Path, now: float | None = None, held: bool = False) -> l
     Returns:
         The temporary files removed or restored.
     """
-    from stemsplit.core.audio.commit import recover
-
-    recover(Path(folder), held=held)
     done: list[Path] = []
     for entry, match in _stale_entries(folder, _FILE, now, folders=False, held=held):
         path = Path(entry.path)

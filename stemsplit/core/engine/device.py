@@ -57,34 +57,15 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
-
-def _cpu_has_bf16() -> bool:
-    """AMX or AVX512-BF16 units (Linux reports them in /proc/cpuinfo)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
-            flags = fh.read(1 << 16)
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
 def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
     """The reduced precision to run a network in on ``device``; None means fp32.
 
+    The choice is ``engine.precision``'s (one detection of native bf16 for every family).
+
     Raises:
-        StemsplitError: an unknown precision.
+        StemsplitError: an unknown precision, or one the device cannot run.
     """
-    if precision not in PRECISIONS:
-        raise StemsplitError(f"unknown precision {precision!r}; choose from "
-                             f"{', '.join(PRECISIONS)}")
-    if precision == "fp32":
-        return None
-    if precision in ("bf16", "fp16"):
-        return torch.bfloat16 if precision == "bf16" else torch.float16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and _cpu_has_bf16():
-        return torch.bfloat16
-    return None
+    from stemsplit.core.engine.precision import resolve_precision
+
+    chosen = resolve_precision(precision, device)
+    return chosen.dtype if chosen.reduced else None

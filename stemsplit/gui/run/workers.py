@@ -243,7 +243,10 @@ def _wait_for_stragglers(timeout_s: float = 60.0) -> None:
 
     end = time.monotonic() + timeout_s
     for t in _STILL_RUNNING:
-        t.wait(max(0, int((end - time.monotonic()) * 1000)))
+        try:
+            t.wait(max(0, int((end - time.monotonic()) * 1000)))
+        except RuntimeError:  # Qt already deleted it: it has ended
+            pass
 
 
 class EngineInfoThread(QThread):
