@@ -30,6 +30,10 @@ BAD_VALUES = {
     "export.mix": ["yes", 1, None, []],
     "licences.accepted": ["demucs-weights", {"demucs-weights": True}, 1, True, None],
     "models.ensembles": ["vox=2stems+2stems-16kHz", {"vox": "2stems"}, 3, None],
+    "gui.wiener": [1, "true", None, [True]],
+    "gui.ask_unsaved_run": [0, "no", None, []],
+    "gui.project_folder": [5, "", ["/tmp"], "x" * 5000],
+    "gui.open_folder": [5, "", {"a": "b"}, "x" * 5000],
 }
 
 DEFAULTS = {
@@ -40,6 +44,8 @@ DEFAULTS = {
     "export.rate": 0, "export.folder": None, "export.pattern": "<song> - <stem>",
     "export.unchecked_stems": [], "export.mix": False, "licences.accepted": [],
     "models.ensembles": [],
+    "gui.wiener": False, "gui.ask_unsaved_run": True, "gui.project_folder": None,
+    "gui.open_folder": None,
 }
 
 GOOD_VALUES = {
@@ -61,6 +67,10 @@ GOOD_VALUES = {
     "export.mix": True,
     "licences.accepted": ["demucs-weights"],
     "models.ensembles": ["vox=2stems+2stems-16kHz@max_spec"],
+    "gui.wiener": True,
+    "gui.ask_unsaved_run": False,
+    "gui.project_folder": "/music/projects",
+    "gui.open_folder": "/music/songs",
 }
 
 

@@ -116,7 +116,7 @@ def test_bad_reference_folders_get_a_clear_message(tmp_path, musdb_short):
     # a corrupt stem file names the track and the file
     write(tmp_path / "g" / "mixture.wav", mix)
     (tmp_path / "g" / "vocals.wav").write_bytes(b"RIFF0000WAVEjunk" * 10)
-    with pytest.raises(DatasetError, match=r"^g: vocals.wav"):
+    with pytest.raises(DatasetError, match=r"^g: .*vocals.wav"):
         find_tracks(tmp_path / "g")[0].load()
 
 
