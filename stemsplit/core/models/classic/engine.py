@@ -101,7 +101,7 @@ class ClassicSeparator(Separator):
         audio = dsp.istft(spec.unsqueeze(0) * masks, N_FFT, HOP, self.window, length)
         return audio.numpy(), masks.mean(dim=2).numpy()
 
-    def iter_separate(self, audio: np.ndarray, sample_rate: int,
+    def _iter_stems(self, audio: np.ndarray, sample_rate: int,
                       cancel: threading.Event | None = None) -> Iterator[Progress]:
         """Separate ``(channels, samples)`` audio, yielding a Progress per chunk.
 

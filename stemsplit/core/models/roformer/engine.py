@@ -101,7 +101,7 @@ class RoformerSeparator(Separator):
                               quality=RESAMPLE_QUALITY).T
         return np.ascontiguousarray(x, dtype=np.float32)
 
-    def iter_separate(self, audio: np.ndarray, sample_rate: int,
+    def _iter_stems(self, audio: np.ndarray, sample_rate: int,
                       cancel: threading.Event | None = None) -> Iterator[Progress]:
         """Separate ``(channels, samples)`` audio, yielding a Progress per chunk.
 

@@ -131,3 +131,14 @@ def test_classic_models_are_listed_as_installed_without_weights():
     assert {"hpss", "hpss_residual", "repet", "centre", "midside"} <= names
     info = get_model("repet")
     assert info.is_installed() and info.archive is None and "no weights" in info.licence
+
+
+def test_the_wiener_post_filter_applies_to_classic_separators_too(demo_audio):
+    from stemsplit.core.engine.separator import EngineOptions
+
+    mix = demo_audio.samples[:, : 3 * RATE]
+    plain = load_separator("repet").separate(mix, RATE)
+    refined = load_separator("repet", options=EngineOptions(wiener_iterations=1)).separate(
+        mix, RATE)
+    assert np.abs(refined.mix() - mix).max() < 1e-5
+    assert not np.allclose(refined.stems["foreground"], plain.stems["foreground"], atol=1e-4)
