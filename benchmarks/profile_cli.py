@@ -64,25 +64,27 @@ def _child(song: str, out: str, precision: str) -> None:
 
     from stemsplit.cli import export as cli_export
     from stemsplit.cli import main as cli
+    from stemsplit.cli import separate as cli_separate
     from stemsplit.core.audio import read, write
-    from stemsplit.core.engine import dsp
+    from stemsplit.core.engine import dsp, overlap_add
     from stemsplit.core.engine.separator import BackToSource
+    from stemsplit.core.models import registry
     from stemsplit.core.models.spleeter import engine
     from stemsplit.core.models.spleeter.fused import FusedStemUNets
 
     imports = time.perf_counter() - started
     timers = _Timers()
     for owner, name, stage in [
-        (read, "load_audio", "decode"), (cli, "_make_separator", "model load"),
+        (read, "load_audio", "decode"), (registry, "load_separator", "model load"),
         (soxr, "resample", "resampling"), (soxr.ResampleStream, "resample_chunk", "resampling"),
-        (engine, "slice_padded", "chunk slicing"), (dsp, "stft", "STFT"),
+        (overlap_add, "slice_padded", "chunk slicing"), (dsp, "stft", "STFT"),
         (FusedStemUNets, "__call__", "network"), (dsp, "ratio_masks", "mask maths"),
         (dsp, "extend_masks", "band extension"), (dsp, "istft", "iSTFT"),
         (engine.SpleeterSeparator, "_run_batch", "engine glue"),
-        (engine, "overlap_add", "overlap-add"), (BackToSource, "push", "back to input rate"),
+        (overlap_add, "add_chunk", "overlap-add"), (BackToSource, "push", "back to input rate"),
         (write.AudioWriter, "_quantise", "quantise + dither"),
         (write.AudioWriter, "write", "writing"), (cli_export.StemStreamWriter, "commit", "writing"),
-        (cli, "_separate_one", "loop glue"),
+        (cli_separate._Batch, "_separate_one", "loop glue"),
     ]:
         timers.wrap(owner, name, stage)
     code = cli.main(["separate", song, "-o", out, "--overwrite", "--quiet", "--device", "cpu",

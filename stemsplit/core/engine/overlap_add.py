@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from stemsplit.core.engine.chunking import crossfade_weights, plan_chunks
+from stemsplit.core.engine.chunking import Chunk, crossfade_weights, plan_chunks
 from stemsplit.core.engine.separator import BackToSource, slice_padded
 from stemsplit.core.errors import Cancelled
 from stemsplit.core.stems import MaskBlock, Progress
@@ -54,12 +54,8 @@ def iter_overlap_add(stereo: np.ndarray, source: np.ndarray, stems: tuple[str, .
         part = chunks[first: first + group]
         audio_out, masks = run(np.stack([slice_padded(stereo, c.start, c.length) for c in part]))
         for j, c in enumerate(part):
-            y = audio_out[:, j] * crossfade_weights(c)
-            if tail is not None:
-                y[..., : c.fade_in] += tail
-            done_end = min(c.start + c.length - c.fade_out, n_model)
-            tail = y[..., c.length - c.fade_out:] if c.fade_out else None
-            block = back.push(y[..., : done_end - c.start], last=c.index == len(chunks) - 1)
+            done, tail = add_chunk(audio_out[:, j], c, tail, n_model)
+            block = back.push(done, last=c.index == len(chunks) - 1)
             fraction = (c.index + 1) / len(chunks)
             elapsed = time.perf_counter() - started
             yield Progress(
@@ -68,3 +64,17 @@ def iter_overlap_add(stereo: np.ndarray, source: np.ndarray, stems: tuple[str, .
                 masks=MaskBlock(c.start // hop, masks[:, j], hop / model_rate,
                                 model_rate / n_fft),
             )
+
+
+def add_chunk(audio: np.ndarray, c: Chunk, tail: np.ndarray | None, total: int
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Cross-fade chunk ``c``'s ``(S, 2, L)`` stems onto the previous chunk's ``tail``.
+
+    Returns the finished samples (up to where the next chunk's fade begins, or the
+    end of the signal of ``total`` samples) and the weighted tail to hand on.
+    """
+    y = audio * crossfade_weights(c)
+    if tail is not None:
+        y[..., : c.fade_in] += tail
+    done_end = min(c.start + c.length - c.fade_out, total)
+    return y[..., : done_end - c.start], (y[..., c.length - c.fade_out:] if c.fade_out else None)

@@ -11,7 +11,6 @@ stems sum back to the input exactly even after two resamplings.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -19,23 +18,21 @@ import soxr
 import torch
 
 from stemsplit.core.engine import dsp
-from stemsplit.core.engine.chunking import Chunk, crossfade_weights, plan_chunks
 from stemsplit.core.engine.device import configure_cpu_threads, is_out_of_memory, resolve_device
+from stemsplit.core.engine.overlap_add import iter_overlap_add
 from stemsplit.core.engine.precision import Precision, resolve_precision
 from stemsplit.core.engine.separator import (
     RESAMPLE_QUALITY,
-    BackToSource,
     EngineOptions,
     Separator,
     check_input,
-    slice_padded,
 )
-from stemsplit.core.errors import Cancelled, StemsplitError
+from stemsplit.core.errors import StemsplitError
 from stemsplit.core.models.info import ModelInfo
 from stemsplit.core.models.spleeter.fused import FusedStemUNets
 from stemsplit.core.models.spleeter.unet import StemUNets
 from stemsplit.core.models.spleeter.weights import load_into
-from stemsplit.core.stems import MaskBlock, Progress
+from stemsplit.core.stems import Progress
 
 
 class SpleeterSeparator(Separator):
@@ -131,55 +128,17 @@ class SpleeterSeparator(Separator):
             StemsplitError: for input the engine cannot take.
         """
         source = check_input(audio, sample_rate)
-        started = time.perf_counter()
         info = self.info
         stereo = source if source.shape[0] == 2 else np.repeat(source, 2, axis=0)
         if sample_rate != info.sample_rate:
             stereo = soxr.resample(stereo.T, sample_rate, info.sample_rate,
                                    quality=RESAMPLE_QUALITY).T
         stereo = np.ascontiguousarray(stereo, dtype=np.float32)
-        n_model = stereo.shape[1]
         length = info.hop * (info.frames - 1)  # STFT of this many samples has `frames` frames
         overlap = min(length // 2, int(round(self.options.overlap_s * info.sample_rate / info.hop))
                       * info.hop)
-        chunks = plan_chunks(n_model, length, overlap)
-        back = BackToSource(source, self.stems, sample_rate, info.sample_rate)
-        yield Progress(0.0, 0.0, None, 0, len(chunks), self.device.type)
+        yield from iter_overlap_add(stereo, source, self.stems, sample_rate, info.sample_rate,
+                                    length, overlap, info.hop, info.n_fft, self._run_batch_safely,
+                                    lambda: self.device.type, self._batch, cancel)
 
-        tail = None  # weighted overlap of the previous chunk, waiting for the next
-        group = max(1, self._batch)
-        for first in range(0, len(chunks), group):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled()
-            batch = chunks[first: first + group]
-            audio_out, masks = self._run_batch_safely(
-                np.stack([slice_padded(stereo, c.start, c.length) for c in batch]))
-            for j, c in enumerate(batch):
-                done, tail = overlap_add(audio_out[:, j], c, tail, n_model)
-                block = back.push(done, last=c.index == len(chunks) - 1)
-                fraction = (c.index + 1) / len(chunks)
-                elapsed = time.perf_counter() - started
-                yield Progress(
-                    fraction=fraction, elapsed_s=elapsed,
-                    eta_s=elapsed * (1 - fraction) / fraction,
-                    chunk=c.index + 1, n_chunks=len(chunks), device=self.device.type,
-                    stems=block,
-                    masks=MaskBlock(c.start // info.hop, masks[:, j],
-                                    info.hop / info.sample_rate,
-                                    info.sample_rate / info.n_fft),
-                )
-
-
-def overlap_add(audio: np.ndarray, c: Chunk, tail: np.ndarray | None, total: int
-                ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Cross-fade chunk ``c``'s ``(S, 2, L)`` stems onto the previous chunk's ``tail``.
-
-    Returns the finished samples (up to where the next chunk's fade begins, or the
-    end of the signal of ``total`` samples) and the weighted tail to hand on.
-    """
-    y = audio * crossfade_weights(c)
-    if tail is not None:
-        y[..., : c.fade_in] += tail
-    done_end = min(c.start + c.length - c.fade_out, total)
-    return y[..., : done_end - c.start], (y[..., c.length - c.fade_out:] if c.fade_out else None)
 
