@@ -102,6 +102,41 @@ def base_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def put_in_place(name: str, write: Callable[[Path], None]) -> Path:
+    """Install a converted model: ``write(folder)`` fills a hidden folder beside the store,
+    which then replaces ``model_dir(name)`` (a reinstall swaps, so a failure never leaves
+    no model, and never half of one).
+
+    Raises:
+        ModelError: the store cannot be written.
+    """
+    folder = models_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        sweep_installs(folder)  # what a killed install left
+        work = temp_install_dir(folder, name)  # names our pid
+    except OSError as exc:
+        raise ModelError(f"cannot write to the model folder {folder}: {exc}") from exc
+    try:
+        staged = work / "model"
+        write(staged)
+        final = model_dir(name)
+        old = work / "old"
+        if final.exists():
+            final.replace(old)
+        try:
+            staged.replace(final)
+        except BaseException:
+            if old.exists():
+                old.replace(final)
+            raise
+    except OSError as exc:
+        raise ModelError(f"could not install {name} into {folder}: {exc}") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return final
+
+
 def archive_url(name: str) -> str:
     return f"{base_url()}{name}.tar.gz"
 

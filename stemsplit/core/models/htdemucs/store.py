@@ -17,12 +17,10 @@ have been accepted first (``licences``).
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from stemsplit.core.audio import partials
 from stemsplit.core.errors import Cancelled, ModelError
 from stemsplit.core.models import licences
 from stemsplit.core.models import store as model_store
@@ -263,32 +261,8 @@ def install(name: str, source: Path | Sequence[Path] | None = None,
     if progress:
         progress(InstallProgress("convert"))
     bag = convert(model, paths)
-    try:
-        model_store.models_dir().mkdir(parents=True, exist_ok=True)
-        partials.sweep_installs(model_store.models_dir())  # what a killed install left
-        work = partials.temp_install_dir(model_store.models_dir(), name)  # names our pid
-    except OSError as exc:
-        raise ModelError(f"cannot write to the model folder {model_store.models_dir()}: "
-                         f"{exc}") from exc
-    try:
-        staged = work / "model"
-        write_bag(staged / model_store.WEIGHTS_FILE, name, bag,
-                  {"source_files": ",".join(model.files)})
-        final = model_store.model_dir(name)
-        old = work / "old"
-        if final.exists():
-            final.replace(old)  # a reinstall: swap, so a failure never leaves no model
-        try:
-            staged.replace(final)
-        except BaseException:
-            if old.exists():
-                old.replace(final)
-            raise
-    except OSError as exc:
-        raise ModelError(f"could not install {name} into {model_store.models_dir()}: "
-                         f"{exc}") from exc
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    final = model_store.put_in_place(name, lambda folder: write_bag(
+        folder / model_store.WEIGHTS_FILE, name, bag, {"source_files": ",".join(model.files)}))
     if source is None:
         for path in paths:
             path.unlink(missing_ok=True)  # installed: the downloaded .th files are not kept

@@ -24,7 +24,6 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from stemsplit.core.audio import partials
 from stemsplit.core.errors import Cancelled, ModelError
 from stemsplit.core.models import licences
 from stemsplit.core.models import store as model_store
@@ -197,32 +196,8 @@ def install(name: str, source: Path | Sequence[Path] | None = None,
 
 
 def _put_in_place(name: str, weights: RoformerWeights, digest: str) -> Path:
-    folder = model_store.models_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        partials.sweep_installs(folder)  # what a killed install left
-        work = partials.temp_install_dir(folder, name)
-    except OSError as exc:
-        raise ModelError(f"cannot write to the model folder {folder}: {exc}") from exc
-    try:
-        staged = work / "model"
-        write_model(staged / model_store.WEIGHTS_FILE, name, weights,
-                    {"source_sha256": digest})
-        final = model_store.model_dir(name)
-        old = work / "old"
-        if final.exists():
-            final.replace(old)  # a reinstall: swap, so a failure never leaves no model
-        try:
-            staged.replace(final)
-        except BaseException:
-            if old.exists():
-                old.replace(final)
-            raise
-    except OSError as exc:
-        raise ModelError(f"could not install {name} into {folder}: {exc}") from exc
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return final
+    return model_store.put_in_place(name, lambda folder: write_model(
+        folder / model_store.WEIGHTS_FILE, name, weights, {"source_sha256": digest}))
 
 
 def remove(name: str) -> bool:
