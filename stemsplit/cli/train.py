@@ -121,6 +121,8 @@ def _train(args: argparse.Namespace) -> int:
     for note in request.notes:
         print(f"stemsplit: {note}", file=sys.stderr)
     print(describe(trainer), file=sys.stderr)
+    if args.resume:
+        print(f"resuming {args.out} at step {trainer.step}", file=sys.stderr)
     cancel = threading.Event()
     with _signals_cancel(cancel):
         for p in trainer.iter_train(cancel):

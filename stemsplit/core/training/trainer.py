@@ -284,7 +284,8 @@ class Trainer:
         best = False
         valid_loss = sdr = None
         if self.valid_tracks:
-            valid_loss, sdr = self.evaluate(cancel)
+            # run to its end even when asked to stop: the checkpoint after it stays exact
+            valid_loss, sdr = self.evaluate()
             self.history.eval_steps.append(self.step)
             self.history.valid_loss.append(valid_loss)
             self.history.valid_sdr.append(sdr)
