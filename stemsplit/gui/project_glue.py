@@ -419,7 +419,9 @@ class ProjectGlue(QObject):
             view = project.view
             if view.get("scale") in ("log", "linear"):
                 self.window.stem_list.set_scale(view["scale"])
-            if project.loop is not None and playback is not None:
+            recovered = getattr(project, "recovered_from", None) is not None
+            # a recovered session's loop is the recovery glue's (its own format)
+            if not recovered and project.loop is not None and playback is not None:
                 playback.restore_loop(project.loop.start, project.loop.end, project.loop.on)
             rng = view.get("x_range")
             if isinstance(rng, list) and len(rng) == 2:
@@ -429,6 +431,6 @@ class ProjectGlue(QObject):
                     f"{Path(project.path).name} opened; some of its settings could not be "
                     f"used and were reset: {'; '.join(project.notes)[:300]}.", "info")
             # A restored session is unsaved work; an opened project is what was saved.
-            self.run_unsaved = getattr(project, "recovered_from", None) is not None
+            self.run_unsaved = recovered
         self._reset_mixer_baseline()
         self.update_state()
