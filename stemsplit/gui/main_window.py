@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -229,6 +230,11 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.prefs.set("geometry", bytes(self.saveGeometry().toHex()).decode("ascii"))
+        # Dialogs go first, each in its own way (an export cancels and removes its files):
+        # deleted along with the window instead, their running threads would abort the app.
+        for dialog in self.findChildren(QDialog):
+            if dialog.isVisible():
+                dialog.close()
         from stemsplit.gui.run.workers import stop_threads
 
         dialog = self.download_dialog

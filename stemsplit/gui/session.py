@@ -86,6 +86,7 @@ class Session(QObject):
         self._runner: SeparationThread | None = None
         self._cache = SeparatorCache()
         self._threads: set = set()  # keep Python references until each thread ends
+        self._closed = False
         self._probe: EngineInfoThread | None = None
 
     # -- engine information ------------------------------------------------------------
@@ -367,6 +368,8 @@ class Session(QObject):
     # -- threads -------------------------------------------------------------------------
 
     def _start(self, thread) -> None:
+        if self._closed:
+            return  # the window is going: a thread started now would outlive it running
         self._threads.add(thread)
         thread.finished.connect(self._on_thread_done)
         thread.start()
@@ -398,6 +401,7 @@ class Session(QObject):
         """
         from stemsplit.gui.run.workers import stop_threads
 
+        self._closed = True  # a report arriving now (the engine probe's) starts nothing new
         self.cancel()
         if self._loader is not None:
             self._loader.cancel.set()

@@ -24,8 +24,11 @@ def assert_equal_to_museval(refs: np.ndarray, ests: np.ndarray) -> None:
         a, b = ours.framewise(m), theirs[m]
         assert a.shape == b.shape
         np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
-        # The track score museval reports: the median over windows, within 0.01 dB.
-        np.testing.assert_allclose(medians[m], np.nanmedian(b, axis=1), atol=0.01, rtol=0)
+        # The track score museval reports, the median over windows: within 0.01 dB for SDR
+        # and ISR; SIR and SAR rest on ill-conditioned filters (README, Quality), 0.05 dB.
+        tol = 0.01 if m in ("SDR", "ISR") else 0.05
+        np.testing.assert_allclose(medians[m], np.nanmedian(b, axis=1), atol=tol, rtol=0,
+                                   err_msg=m)
         # SDR and ISR do not depend on the (ill-conditioned) interference filters.
         if m in ("SDR", "ISR"):
             np.testing.assert_allclose(a, b, atol=1e-6, equal_nan=True)

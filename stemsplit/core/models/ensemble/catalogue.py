@@ -10,6 +10,7 @@ like every other, never imports the registry.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from stemsplit.core.engine.separator import EngineOptions
 from stemsplit.core.errors import ModelError
@@ -81,6 +82,8 @@ def engine(info: ModelInfo, device: str = "auto", options: EngineOptions | None 
         if not m.is_installed():
             raise ModelError(f"{m.name}, a model of the ensemble {info.name}, is not "
                              f"installed; install it with 'stemsplit models install {m.name}'")
+    options = options or EngineOptions()
+    members_options = replace(options, wiener_iterations=0)  # applied once, to the result
     return EnsembleSeparator(info, spec, members,
-                             lambda name: load(name, device, options),
-                             resolve_device(device))
+                             lambda name: load(name, device, members_options),
+                             resolve_device(device), options)

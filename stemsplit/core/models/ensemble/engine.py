@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from stemsplit.core.engine.display_masks import DisplayMasks
-from stemsplit.core.engine.separator import Separator, check_input
+from stemsplit.core.engine.precision import resolve_precision
+from stemsplit.core.engine.separator import EngineOptions, Separator, check_input
 from stemsplit.core.errors import Cancelled
 from stemsplit.core.models.ensemble.combine import combine
 from stemsplit.core.models.ensemble.spec import EnsembleSpec
@@ -45,14 +46,19 @@ class EnsembleSeparator(Separator):
     """Separates with several models and combines their stems."""
 
     def __init__(self, info: ModelInfo, spec: EnsembleSpec, members: list[ModelInfo],
-                 load_member: LoadMember, device: torch.device | None = None) -> None:
+                 load_member: LoadMember, device: torch.device | None = None,
+                 options: EngineOptions | None = None) -> None:
         self.info, self.spec, self.members = info, spec, members
+        # the Wiener post-filter, if asked for, refines the combined stems (members run
+        # without it); precision is what the members are asked to run in
+        self.options = options or EngineOptions()
         self.load_member = load_member
         self.combined, self.rest = shared_stems(members)
         self.device = device or torch.device("cpu")
         self.device_name = self.device.type
+        self.precision = resolve_precision(self.options.precision, self.device)
 
-    def iter_separate(self, audio: np.ndarray, sample_rate: int,
+    def _iter_stems(self, audio: np.ndarray, sample_rate: int,
                       cancel: threading.Event | None = None) -> Iterator[Progress]:
         """Separate ``(channels, samples)`` audio; the stems come in the last record.
 
