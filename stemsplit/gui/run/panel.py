@@ -78,6 +78,7 @@ class RunPanel(QFrame):
         self.device.activated.connect(
             lambda _i: self.deviceChosen.emit(self.device.currentData()))
         box.addWidget(self.device)
+        box.addWidget(self._caption("Precision"))
         self.precision = QComboBox()
         self.precision.setToolTip(PRECISION_TIP)
         for name, label in PRECISION_LABELS.items():
