@@ -73,11 +73,18 @@ def offline_hint(name: str) -> str:
             f"{name} --from FILE_OR_FOLDER'.")
 
 
-# Full SHA-256 of published files, where known (demucs's own list carries only the
-# 8-hex prefix in each name, which takes about a core-hour to forge).
+# Full SHA-256 of every published file (demucs's own list carries only the 8-hex
+# prefix in each name, which takes about a core-hour to forge). Meta publishes no
+# whole hash; these are the values that many independent projects record for the
+# files at ROOT_URL (each agrees with its name's prefix), and all files are
+# checked against them.
 FULL_SHA256 = {
     "955717e8-8726e21a.th": "8726e21a993978c7ba086d3872e7608d7d5bfca646ca4aca459ffda844faa8b4",
     "5c90dfd2-34c22ccb.th": "34c22ccb381c6f9fdbf324f04e1e2fe21aaaf293f5ded163a162697ff9a02ddd",
+    "f7e0c4bc-ba3fe64a.th": "ba3fe64ae8ef66ac9a4857222ce48efbdc5eb3ad375cb79dd13debee5aaa4066",
+    "d12395a8-e57c48e6.th": "e57c48e6b0e38af4f7118d7bd08c49f0a0c0edf7d09143bdd902ea0d237303e6",
+    "92cfc3b6-ef3bcb9c.th": "ef3bcb9c8b40d14ae5d51b6db2587339cc12c6b77c0be151ce6d69002e087bf2",
+    "04573f0d-f3cf25b2.th": "f3cf25b222c4eed7cd49dd8b2c9597d50c18bd154090f7b919cfa5f93cf22c49",
 }
 
 

@@ -175,8 +175,10 @@ def test_published_files_are_checked_against_their_whole_sha256(tmp_path):
     (file,) = model.files
     assert store.expected_sha256(model, file) == store.FULL_SHA256[file]
     assert len(store.expected_sha256(pretrained.get("htdemucs_6s"), "5c90dfd2-34c22ccb.th")) == 64
-    ft = pretrained.get("htdemucs_ft")
-    assert store.expected_sha256(ft, ft.files[0]) == "ba3fe64a"  # no whole one recorded
+    for name, model_ in pretrained.PRETRAINED.items():
+        for f in model_.files:  # every published file has its whole hash, agreeing with its name
+            whole = store.expected_sha256(model_, f)
+            assert len(whole) == 64 and whole.startswith(model_.sha256_prefix(f)), (name, f)
     fake = tmp_path / file
     fake.write_bytes(b"not the published weights")
     with pytest.raises(ModelError, match="is damaged or not the published file"):
