@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
+import time
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -20,6 +21,7 @@ from tests._model_archives import (
     lite_tarball,
     offline_url,
     register_archives,
+    silent_server,
     spleeter_release,
 )
 
@@ -98,6 +100,25 @@ def test_cancel_during_download_installs_nothing(qtbot, dialog, release):
         gate.set()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=TIMEOUT_MS)
     assert dialog.result() == QDialog.Rejected
+    assert not model_store.is_installed("2stems")
+    assert not model_store.partial_path("2stems").exists()
+
+
+def test_cancel_against_a_server_that_never_answers_closes_at_once(qtbot, dialog,
+                                                                  monkeypatch):
+    """The server accepts and stays silent: Cancel used to wait out the 30-s socket
+    timeout ("Cancelling…" in a window-modal dialog); now the connection is shut down."""
+    with silent_server() as url:
+        monkeypatch.setenv(model_store.BASE_URL_ENV, url)
+        qtbot.mouseClick(dialog.download_button, Qt.LeftButton)
+        qtbot.wait(500)  # the request is out, the server says nothing
+        assert dialog.running and dialog.detail.text() == "Connecting…"
+        started = time.monotonic()
+        qtbot.mouseClick(dialog.cancel_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5_000)
+        took = time.monotonic() - started
+    assert took < 5.0  # a behaviour bound (it was ~30 s), not a speed figure
+    assert dialog.result() == QDialog.Rejected and not dialog.running
     assert not model_store.is_installed("2stems")
     assert not model_store.partial_path("2stems").exists()
 

@@ -36,7 +36,8 @@ from stemsplit import settings
 from stemsplit.core.audio.partials import sweep_installs, temp_install_dir
 from stemsplit.core.errors import Cancelled, ModelError
 from stemsplit.core.models.archives import ArchiveLimits, safe_extract, sha256_file
-from stemsplit.core.models.download import TIMEOUT_S, fetch, open_url, reason
+from stemsplit.core.models.cancel_watch import CancelWatch
+from stemsplit.core.models.download import TIMEOUT_S, check_cancel, fetch, open_url, reason
 from stemsplit.core.models.download import DownloadError as DownloadError  # re-exported
 from stemsplit.core.models.safe_files import check_regular
 from stemsplit.core.models.spleeter.convert import convert_spleeter
@@ -181,16 +182,22 @@ def offline_hint(name: str) -> str:
 # -- network -------------------------------------------------------------------------------
 
 
-def fetch_checksum(name: str, timeout: float = TIMEOUT_S) -> str:
+def fetch_checksum(name: str, timeout: float = TIMEOUT_S,
+                   cancel: threading.Event | None = None) -> str:
     """The archive's SHA-256 from the release's ``checksum.json``.
 
     Accepts both ``{"4stems": hex}`` and ``{"4stems.tar.gz": hex}``.
+
+    Raises:
+        Cancelled: ``cancel`` was set (it takes effect even while the server is silent).
     """
     url = base_url() + "checksum.json"
     try:
-        with open_url(url, timeout=timeout) as response:
+        with CancelWatch(cancel) as watch, open_url(url, timeout=timeout,
+                                                    watch=watch) as response:
             index = json.loads(response.read(1 << 20).decode("utf-8"))
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        check_cancel(cancel)
         raise DownloadError(f"could not fetch the checksum list {url}: {reason(exc)}. "
                             + offline_hint(name)) from exc
     value = index.get(name, index.get(f"{name}.tar.gz")) if isinstance(index, dict) else None
@@ -313,7 +320,7 @@ def install(name: str, source: Path | None = None, progress: ProgressFn | None =
                                  f"(SHA-256 {sha[:12]}..., expected {expected[:12]}...); "
                                  "it is damaged or another file, and nothing was installed")
         return _install_archive(name, source, sha, progress, cancel)
-    listed = (expected_sha256 or fetch_checksum(name)).lower()
+    listed = (expected_sha256 or fetch_checksum(name, cancel=cancel)).lower()
     recorded = _published_sha256(name, expected_sha256, fetch=False)
     archive = download(name, progress, cancel)
     if progress:
