@@ -15,10 +15,12 @@ import stat
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from stemsplit.core.audio.disk import file_in_the_way
 from stemsplit.core.errors import Cancelled, ModelError
 from stemsplit.core.models.cancel_watch import CancelWatch, opener
 
@@ -34,6 +36,17 @@ class DownloadError(ModelError):
     """The network failed; the message says how to retry or install from a file."""
 
 
+class NotAModel(DownloadError):
+    """The server answered, but with something that is not what a model release holds
+    (a web page, a proxy's or captive portal's answer, an error document)."""
+
+    def __init__(self, url: str, what: str, detail: str, hint: str) -> None:
+        self.url = url
+        self.host = urllib.parse.urlsplit(url).hostname or url
+        super().__init__(f"{self.host} answered {url} with something that is not {what} "
+                         f"({detail}); check the address, or try again later. {hint}")
+
+
 def _ssl_context() -> ssl.SSLContext:
     # Frozen apps and python.org's macOS builds may lack system CA certificates;
     # certifi's bundle, where installed, makes HTTPS work there too.
@@ -42,6 +55,16 @@ def _ssl_context() -> ssl.SSLContext:
     except ImportError:
         return ssl.create_default_context()
     return ssl.create_default_context(cafile=certifi.where())
+
+
+def folder_error(folder: Path, exc: OSError) -> ModelError:
+    """The model folder cannot be made or written: name a file standing in its way."""
+    blocker = file_in_the_way(folder)
+    if blocker is not None:
+        return ModelError(f"cannot write to the model folder {folder}: {blocker} is a file, "
+                          "not a folder; move that file away (or point STEMSPLIT_HOME at "
+                          "another folder)")
+    return ModelError(f"cannot write to the model folder {folder}: {exc.strerror or exc}")
 
 
 def open_url(url: str, headers: dict[str, str] | None = None, timeout: float = TIMEOUT_S,
@@ -155,7 +178,7 @@ def fetch(url: str, part: Path, hint: str, progress: BytesFn | None = None,
     try:
         part.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ModelError(f"cannot write to the model folder {part.parent}: {exc}") from exc
+        raise folder_error(part.parent, exc) from exc
     have = _part_size(part)
     if max_bytes is not None and have > max_bytes:
         part.unlink(missing_ok=True)
