@@ -326,3 +326,23 @@ def test_cancel_while_what_you_hear_is_written_leaves_no_stems(qtbot, settings, 
     assert theirs.read_bytes() == b"the user's own file"
     assert old_vocals.read_bytes() == before  # the replaced stem is back as it was
     assert dialog.isVisible()
+
+
+def test_the_peak_note_appearing_later_does_not_cut_off_the_preview(qtbot, settings, tmp_path):
+    """Opened at 32-bit float (peaks kept: a short note), then 24-bit chosen: the longer
+    warning and its button appeared and squeezed the three-line preview to one line."""
+    dialog = open_dialog(qtbot, stems(loud=True), settings, tmp_path, mix_gains=[1.0, 1.0])
+    dialog.mix_check.setChecked(True)
+    qtbot.waitExposed(dialog)
+    assert dialog.depth_combo.currentData() == "32f"  # a first export of a loud song
+    dialog.depth_combo.setCurrentIndex(dialog.depth_combo.findData("24"))
+    QApplication.processEvents()
+    assert dialog.float_button.isVisible() and "will clip" in dialog.peak_label.text()
+    assert dialog.preview.text().count("\n") == 2
+    for label in (dialog.preview, dialog.peak_label):
+        needed = label.heightForWidth(label.width())
+        assert label.height() >= needed, (label.text()[:40], label.height(), needed)
+    lines = dialog.preview.text().split("\n")
+    metrics = dialog.preview.fontMetrics()
+    assert max(metrics.horizontalAdvance(t) for t in lines) <= dialog.preview.width()
+    assert dialog.height() <= dialog.screen().availableGeometry().height()

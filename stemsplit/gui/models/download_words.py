@@ -62,7 +62,8 @@ def not_a_model_text(host: str, files: int = 1, archive: bool = True) -> str:
 
 def incomplete_bag_text(name: str, files: Sequence[str]) -> str:
     """One file chosen for a model of several: say it in the dialog's own words."""
-    return (f"<b>{html.escape(name)} needs all {len(files)} of its files</b>, and one was "
+    every = "both" if len(files) == 2 else f"all {len(files)}"
+    return (f"<b>{html.escape(name)} needs {every} of its files</b>, and one was "
             f"chosen.<br>Choose <b>Install from files… › Choose the {len(files)} Files…</b> "
             "and select them together, or <b>Choose the Folder That Holds Them…</b>: "
             f"{html.escape(', '.join(files))}.")
