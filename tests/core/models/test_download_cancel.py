@@ -29,9 +29,11 @@ def _nothing_left(name: str) -> None:
     assert list(model_store.models_dir().glob(".install-*")) == []
 
 
-def test_cancel_while_the_server_never_answers_the_checksum(monkeypatch):
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_cancel_while_the_server_never_answers_the_checksum(monkeypatch, scheme):
+    """https: the TLS handshake itself waits on the silent server."""
     with silent_server() as url:
-        monkeypatch.setenv(model_store.BASE_URL_ENV, url)
+        monkeypatch.setenv(model_store.BASE_URL_ENV, url.replace("http", scheme, 1))
         cancel = threading.Event()
         timer = _cancel_after(cancel, 0.5)
         started = time.monotonic()
