@@ -363,3 +363,31 @@ def test_picking_an_ht_model_in_the_window_downloads_and_selects_it(window, qtbo
     assert combo.currentData() == "htdemucs" and "(not installed)" not in combo.currentText()
     assert window.session.model_name == "htdemucs"
     assert window.session.model_choice().installed
+
+
+def test_in_the_window_cancel_against_a_silent_server_frees_the_window(window, qtbot,
+                                                                        monkeypatch):
+    """The window-modal dialog of the real window: after Cancel, no modal widget is left
+    and the window takes input again within the bound (it was ~27 s of "Cancelling…")."""
+    from stemsplit.core.models.htdemucs import pretrained, store
+
+    with silent_server() as url:
+        monkeypatch.setenv(pretrained.URL_ENV, url)
+        combo = window.run_panel.model
+        index = combo.findData("htdemucs")
+        combo.setCurrentIndex(index)
+        combo.activated.emit(index)
+        dialog = window.download_dialog
+        assert dialog.isVisible() and dialog.windowModality() != Qt.NonModal
+        _tick(qtbot, dialog.licence)
+        qtbot.mouseClick(dialog.download_button, Qt.LeftButton)
+        qtbot.wait(500)  # connected; the server says nothing
+        assert dialog.running
+        started = time.monotonic()
+        qtbot.mouseClick(dialog.cancel_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: QApplication.activeModalWidget() is None, timeout=5_000)
+        took = time.monotonic() - started
+    assert took < 5.0 and not dialog.isVisible()
+    assert not store.is_installed("htdemucs")
+    assert list(store.downloads_dir().glob("*.part")) == []
+    assert combo.currentData() != "htdemucs"  # back to the model in use
