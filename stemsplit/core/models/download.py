@@ -206,6 +206,9 @@ def _fetch(url: str, part: Path, hint: str, progress: BytesFn | None,
         check_cancel(cancel)  # the watch shut the connection down: not a network failure
         raise DownloadError(f"could not download {url}: {reason(exc)}. {hint}") from exc
     with response:
+        kind = response.headers.get("Content-Type", "")
+        if kind.lower().startswith("text/html"):  # a proxy's or sign-in page, not a model
+            raise NotAModel(url, "a model file", f"a web page, {kind}", hint)
         resumed = response.status == 206 and _range_start(response) == have
         if not resumed:
             have = 0  # the server ignored the Range header: restart cleanly
