@@ -256,7 +256,7 @@ def lite_tarball() -> bytes:
 def silent_server(answer: bytes = b"") -> Iterator[str]:
     """A real TCP server on 127.0.0.1 that accepts every connection, reads the request,
     sends ``answer`` (nothing by default) and then never says another word; yields its
-    base URL. Closed connections are counted in the returned URL's server (none kept)."""
+    base URL. Connections stay open until the block ends."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
