@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,17 +29,24 @@ def _stems(seconds: float) -> StemSet:
     return StemSet(SR, {"vocals": v, "accompaniment": a}, model="2stems")
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A 512 KiB tmpfs (a disk that really fills up)."""
-    where = tmp_path / "tiny"
-    where.mkdir()
+@contextmanager
+def mounted_tmpfs(where: Path, size: str):
+    """A tmpfs of ``size`` at ``where`` (a disk that really fills up); skips if not allowed."""
+    where.mkdir(parents=True, exist_ok=True)
     if shutil.which("mount") is None or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(where)],
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
             capture_output=True, timeout=20).returncode:
         pytest.skip("mounting a tmpfs is not permitted here")
-    yield where
-    subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=20)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=20)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    with mounted_tmpfs(tmp_path / "tiny", "512k") as where:
+        yield where
 
 
 def _mb(text: str, word: str) -> float:

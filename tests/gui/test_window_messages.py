@@ -99,3 +99,26 @@ def test_one_file_for_a_bag_is_answered_in_the_dialogs_words(qtbot, tmp_path):
     assert f"Install from files… › Choose the {len(files)} Files…" in text
     assert "Choose the Folder That Holds Them…" in text
     assert all(f in text for f in files)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    from tests.core.test_write_messages import mounted_tmpfs
+
+    with mounted_tmpfs(tmp_path / "tiny", "512k") as where:
+        yield where
+
+
+def test_saving_a_project_on_a_full_disk_names_the_folder_and_the_space(
+        qtbot, window, short_clip, tiny_disk):
+    """It said "Cannot save p.stemsplit: No space left on device"."""
+    from tests.gui.test_mask_editing import ready, separate
+
+    separate(qtbot, window, short_clip)
+    ready(qtbot, window)
+    assert not window.projects.save_to(tiny_disk / "p.stemsplit")
+    text = window.banner.text()
+    assert text.startswith("Cannot save p.stemsplit: the disk is full"), text
+    assert f"free in {tiny_disk})" in text and "MB needed" in text
+    assert "No space left on device" not in text
+    assert list(tiny_disk.iterdir()) == []
