@@ -3,8 +3,10 @@
 Every exported stem is exactly as long as the original and starts at sample 0,
 so stems placed at bar 1 line up with the original, and stems at unity gain
 sum back to the mix. Audio encoding itself (format, dither, clipping, atomic
-files) lives in :mod:`stemsplit.core.audio.write`; this module decides names,
-rates, gains and the order of work.
+files) lives in :mod:`stemsplit.core.audio.write`, file names in
+:mod:`stemsplit.core.audio.export_names` (re-exported here); this module decides
+rates, gains and the order of work, and writes a set (stems and "what you hear")
+as one commit.
 """
 
 from __future__ import annotations
