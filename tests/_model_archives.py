@@ -250,3 +250,42 @@ def lite_tarball() -> bytes:
             _CACHE["tar"] = out.read_bytes()
             out.unlink()
         return _CACHE["tar"]  # type: ignore[return-value]
+
+
+@contextmanager
+def silent_server(answer: bytes = b"") -> Iterator[str]:
+    """A real TCP server on 127.0.0.1 that accepts every connection, reads the request,
+    sends ``answer`` (nothing by default) and then never says another word; yields its
+    base URL. Connections stay open until the block ends."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            held.append(conn)  # kept open, never answered further
+            try:
+                conn.settimeout(5)
+                conn.recv(65536)
+                if answer:
+                    conn.sendall(answer)
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        for conn in held:
+            conn.close()
+        listener.close()

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from stemsplit.core.audio.commit import sweep_folder
+from stemsplit.core.audio.disk import save_failure
 from stemsplit.core.audio.partials import temp_file
 from stemsplit.core.editing.editor import Edit
 from stemsplit.core.errors import StemsplitError
@@ -249,8 +250,7 @@ def _write_atomically(path: Path, manifest: str, arrays: dict[str, np.ndarray]) 
     try:
         tmp = temp_file(path.parent, path.name)
     except OSError as e:
-        raise ProjectError(f"Cannot save {path.name} in {path.parent}: "
-                           f"{e.strerror or e}") from e
+        raise ProjectError(f"Cannot save {path.name}: {save_failure(path, e)}") from e
     try:
         with open(tmp, "wb") as f:
             with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -264,8 +264,9 @@ def _write_atomically(path: Path, manifest: str, arrays: dict[str, np.ndarray]) 
         os.replace(tmp, path)
     except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise ProjectError(f"Cannot save {path.name}: {e.strerror or e}") from e
+        if isinstance(e, OSError):  # a full disk says how much room the project needs
+            needed = len(manifest) + sum(a.nbytes for a in arrays.values())
+            raise ProjectError(f"Cannot save {path.name}: {save_failure(path, e, needed)}") from e
         raise
 
 

@@ -342,6 +342,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opened {Path(audio.path).name if audio.path else ''} "
                                      f"({audio.duration_s:.1f} s, {audio.sample_rate} Hz, "
                                      f"{audio.channels} ch)", 5000)
+        if audio.notes:  # a truncated file: the window says what the command line says
+            self.banner.show_message(" ".join(audio.notes), "info")
         self.stack.setCurrentIndex(1)
         self.view.set_stems([], {})
         self.stem_list.set_stems([], {})

@@ -24,6 +24,14 @@ STALL_SECONDS = 5.0
 CLOSE_TIMEOUT = 2.0  # never wait longer than this for a stream to close
 
 
+# Playback is the one thing a machine without sound loses: say so, and what to check.
+NO_DEVICE = ("No audio output device was found, so playback is unavailable; opening, "
+             "separating, editing and exporting still work. Check that speakers or "
+             "headphones are connected and enabled in the system's sound settings (on "
+             "Linux, that PulseAudio or PipeWire is running), then pick it under Playback > "
+             "Output Device, which looks for devices again each time it opens.")
+
+
 class PlaybackError(Exception):
     """Playback cannot start or went away; the message is for the user."""
 
@@ -89,7 +97,7 @@ class DeviceStream:
             if device_name:
                 raise PlaybackError(f"The output device “{device_name}” is not available. "
                                     "Choose another one in Preferences.")
-            raise PlaybackError("No audio output device was found.")
+            raise PlaybackError(NO_DEVICE)
         return dev
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info, status) -> None:

@@ -286,3 +286,63 @@ def test_a_long_songs_peak_is_scanned_off_the_gui_thread(qtbot, settings, tmp_pa
     assert dialog.peak == pytest.approx(1.2)
     assert dialog.depth_combo.currentData() == "32f" and dialog.peak_label.isVisibleTo(dialog)
     dialog.reject()
+
+
+def test_cancel_while_what_you_hear_is_written_leaves_no_stems(qtbot, settings, tmp_path):
+    """Ticked "what you hear", cancelled while that file was written: the stems had already
+    been renamed into place and the dialog said "no files were written" (issue 23.8). Now
+    the set is one commit: nothing new is left, a replaced file is as it was, and a file of
+    the user's that the export does not name is never touched."""
+    from PySide6.QtCore import Qt
+
+    from stemsplit.playback.mixer import MixSettings
+
+    out = tmp_path / "out"
+    out.mkdir()
+    theirs = out / "notes.txt"
+    theirs.write_bytes(b"the user's own file")
+    old_vocals = out / "My Song - vocals.wav"
+    write_audio(old_vocals, np.zeros((2, 100), np.float32), SR)
+    before = old_vocals.read_bytes()
+    data = stems(SR * 20)
+    karaoke = MixSettings((0.0, 0.0), (False, False), (True, False))
+    dialog = open_dialog(qtbot, data, settings, out, mix_gains=karaoke.gains)
+    dialog.mix_check.setChecked(True)
+    mix_name = dialog.job().mix_path().name
+    seen: list[str] = []
+    answer_next_question(qtbot, "Replace", seen)
+    dialog.export_button.click()
+    job = dialog.thread.job
+
+    def cancel_on_mix(_fraction: float, name: str) -> None:  # on the worker thread
+        if name == mix_name:
+            job.cancel.set()
+
+    dialog.thread.progressed.connect(cancel_on_mix, Qt.DirectConnection)
+    qtbot.waitUntil(lambda: dialog.thread is None, timeout=60_000)
+    assert job.cancel.is_set() and seen  # cancelled during the mix, after a real Replace
+    assert dialog.status.text() == "Export cancelled; no files were written."
+    assert sorted(os.listdir(out)) == sorted([theirs.name, old_vocals.name])
+    assert theirs.read_bytes() == b"the user's own file"
+    assert old_vocals.read_bytes() == before  # the replaced stem is back as it was
+    assert dialog.isVisible()
+
+
+def test_the_peak_note_appearing_later_does_not_cut_off_the_preview(qtbot, settings, tmp_path):
+    """Opened at 32-bit float (peaks kept: a short note), then 24-bit chosen: the longer
+    warning and its button appeared and squeezed the three-line preview to one line."""
+    dialog = open_dialog(qtbot, stems(loud=True), settings, tmp_path, mix_gains=[1.0, 1.0])
+    dialog.mix_check.setChecked(True)
+    qtbot.waitExposed(dialog)
+    assert dialog.depth_combo.currentData() == "32f"  # a first export of a loud song
+    dialog.depth_combo.setCurrentIndex(dialog.depth_combo.findData("24"))
+    QApplication.processEvents()
+    assert dialog.float_button.isVisible() and "will clip" in dialog.peak_label.text()
+    assert dialog.preview.text().count("\n") == 2
+    for label in (dialog.preview, dialog.peak_label):
+        needed = label.heightForWidth(label.width())
+        assert label.height() >= needed, (label.text()[:40], label.height(), needed)
+    lines = dialog.preview.text().split("\n")
+    metrics = dialog.preview.fontMetrics()
+    assert max(metrics.horizontalAdvance(t) for t in lines) <= dialog.preview.width()
+    assert dialog.height() <= dialog.screen().availableGeometry().height()

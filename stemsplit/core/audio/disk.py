@@ -42,6 +42,29 @@ def _existing_ancestor(folder: Path) -> Path:
     return folder
 
 
+def file_in_the_way(folder: Path) -> Path | None:
+    """The file (not a folder) standing where ``folder`` or a folder above it should be."""
+    where = Path(os.path.abspath(folder))
+    for path in (where, *where.parents):
+        if os.path.lexists(path):
+            return None if path.is_dir() else path
+    return None
+
+
+def save_failure(path: Path, exc: OSError, needed: int | None = None) -> str:
+    """Why ``path`` could not be written, naming its folder: a full disk with the space
+    ``needed`` and free, a read-only folder, a file where a folder should be, or the
+    system's words."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return free_space_message(path.parent, needed)
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"the folder {shown(path.parent)} is read-only (or not yours)"
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR) and (
+            blocker := file_in_the_way(path.parent)) is not None:
+        return f"{shown(blocker)} is a file, not a folder"
+    return f"{exc.strerror or exc} (in {shown(path.parent)})"
+
+
 def _folder_message(folder: Path, exc: OSError) -> str:
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         where = _existing_ancestor(folder)
@@ -54,6 +77,10 @@ def _folder_message(folder: Path, exc: OSError) -> str:
     if exc.errno == errno.ENAMETOOLONG:
         return f"cannot write to {shown(folder)}: a name in it is too long for the file system"
     if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        blocker = file_in_the_way(folder)
+        if blocker is not None:
+            return (f"cannot write to {shown(folder)}: {shown(blocker)} is a file, not a "
+                    "folder; choose another folder (or move that file away)")
         return f"cannot write to {shown(folder)}: it (or a folder above it) is a file"
     return f"cannot write to {shown(folder)}: {exc.strerror or exc}"
 

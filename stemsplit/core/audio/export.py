@@ -3,22 +3,36 @@
 Every exported stem is exactly as long as the original and starts at sample 0,
 so stems placed at bar 1 line up with the original, and stems at unity gain
 sum back to the mix. Audio encoding itself (format, dither, clipping, atomic
-files) lives in :mod:`stemsplit.core.audio.write`; this module decides names,
-rates, gains and the order of work.
+files) lives in :mod:`stemsplit.core.audio.write`, file names in
+:mod:`stemsplit.core.audio.export_names` (re-exported here); this module decides
+rates, gains and the order of work, and writes a set (stems and "what you hear")
+as one commit.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import threading
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from stemsplit.core.audio.commit import commit_all
+from stemsplit.core.audio.export_names import (  # noqa: F401 (re-exported for callers)
+    DEFAULT_FORMAT,
+    DEFAULT_PATTERN,
+    MAX_NAME_BYTES,
+    MIX_STEM_NAME,
+    PATTERN_FIELDS,
+    PatternError,
+    _distinct,
+    expand_pattern,
+    fs_name,
+    preview_names,
+    sanitize_filename,
+    song_name,
+    what_you_hear,
+)
 from stemsplit.core.audio.resampling import resample, resampled_length
 from stemsplit.core.audio.write import (
     AudioWriter,
@@ -29,11 +43,7 @@ from stemsplit.core.audio.write import (
 from stemsplit.core.errors import AudioWriteError, Cancelled, StemsplitError
 from stemsplit.core.stems import StemSet
 
-DEFAULT_PATTERN = "<song> - <stem>"
-DEFAULT_FORMAT = OutputFormat("wav", "24")
-PATTERN_FIELDS = ("song", "stem", "model", "n", "rate", "bits")
 EXPORT_RATES = (44100, 48000)
-MIX_STEM_NAME = "mix"
 # Normalising aims a little below full scale: 16-bit dither and resampling
 # overshoot need the room, and -0.1 dBFS is a common "true peak" ceiling.
 CEILING_DB = -0.1
@@ -41,17 +51,6 @@ PEAK_POLICIES = ("clip", "normalise", "error")
 BLOCK = 1 << 16  # frames per write: small enough for smooth progress and cancel
 
 ProgressFn = Callable[[float, str], None]
-
-_FIELD = re.compile(r"<([^<>]*)>")
-_AUDIO_SUFFIX = re.compile(r"\.(wav|wave|flac|aif|aiff)$", re.IGNORECASE)
-_BAD_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-                     *(f"LPT{i}" for i in range(1, 10))}
-MAX_NAME_BYTES = 200
-
-
-class PatternError(StemsplitError):
-    """A file-name pattern cannot produce one distinct name per stem."""
 
 
 class PeakError(AudioWriteError):
@@ -65,149 +64,6 @@ class ExistingFilesError(AudioWriteError):
         self.paths = paths
         names = ", ".join(p.name for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
         super().__init__(f"{len(paths)} file(s) already exist and were not overwritten: {names}")
-
-
-# --- names ----------------------------------------------------------------
-
-def sanitize_filename(name: str, fallback: str = "untitled") -> str:
-    """Make ``name`` safe as one file name on Windows, macOS and Linux.
-
-    Path separators and characters Windows forbids become ``_``; leading dots
-    (hidden files), a leading ``-`` (read as an option by shell commands),
-    trailing dots and spaces (Windows drops them) and reserved device names
-    (``CON``, ``NUL``...) are defused; bytes that are not UTF-8 (a name from an
-    old archive, kept by Python as lone surrogates) become ``_``; the result
-    fits in ``MAX_NAME_BYTES`` of UTF-8 so an extension still fits in the
-    255-byte limit. Pass the result through :func:`fs_name` before making a path.
-    """
-    name = _readable(name)
-    name = unicodedata.normalize("NFC", name)
-    name = " ".join(name.split())  # tabs and newlines become single spaces
-    name = _BAD_CHARS.sub("_", name)
-    name = name.lstrip(". ").rstrip(". ")
-    if name.startswith("-"):
-        name = "_" + name[1:]
-    if name.split(".")[0].upper() in _WINDOWS_RESERVED:
-        name = "_" + name
-    encoded = name.encode("utf-8")[:MAX_NAME_BYTES]
-    name = encoded.decode("utf-8", errors="ignore").rstrip(". ")
-    return name or fallback
-
-
-def _readable(name: str) -> str:
-    """``name`` as real text: a name that came from the file system may hold
-    surrogate escapes (bytes the file system encoding could not decode)."""
-    try:
-        name.encode("utf-8")
-        return name
-    except UnicodeEncodeError:
-        pass
-    try:
-        raw = os.fsencode(name)
-    except UnicodeEncodeError:  # surrogates that are no escaped bytes
-        raw = name.encode("utf-8", errors="replace")
-    return raw.decode("utf-8", errors="replace").replace("\ufffd", "_")
-
-
-def fs_name(name: str) -> str:
-    """``name`` in the form the file system encoding can store.
-
-    Under a C/POSIX locale without UTF-8 mode Python's file system encoding is
-    ASCII, and ``"café"`` cannot be opened at all; its UTF-8 bytes, as surrogate
-    escapes, can (and show as ``café`` in any UTF-8 terminal or file browser).
-    """
-    try:
-        os.fsencode(name)
-        return name
-    except UnicodeEncodeError:
-        return os.fsdecode(name.encode("utf-8"))
-def what_you_hear(names: Sequence[str], gains: Sequence[float],
-                  soloed: Sequence[str] = ()) -> tuple[str, str]:
-    """The "what you hear" file's ``<stem>`` name and a sentence of what it holds.
-
-    ``gains``: the mixer's effective linear gain per stem (mute and solo applied);
-    ``soloed``: the stems whose solo is on. E.g. ``("vocals (solo)", "vocals alone")``,
-    ``("without vocals", "everything but vocals")``, ``("mix", "the whole mix")``.
-    """
-    audible = [n for n, g in zip(names, gains, strict=True) if g > 0]
-    if not audible:
-        return "silence", "silence: every stem is muted"
-    if len(audible) == len(names):
-        if all(abs(g - 1.0) < 1e-6 for g in gains):
-            return MIX_STEM_NAME, "the whole mix"
-        return f"{MIX_STEM_NAME} (mixer levels)", "every stem, at the mixer's levels"
-    listed = " + ".join(audible)
-    if soloed and set(audible) <= set(soloed):
-        return f"{listed} (solo)", f"{listed} alone"
-    muted = [n for n in names if n not in audible]
-    return f"without {' and '.join(muted)}", f"everything but {' and '.join(muted)}"
-
-
-def expand_pattern(pattern: str, *, song: str, stem: str, fmt: OutputFormat = DEFAULT_FORMAT,
-                   model: str = "", n: int = 1, rate: int = 44100) -> str:
-    """One file name (with extension) from a pattern like ``<song> - <stem>``.
-
-    Fields: ``<song> <stem> <model> <n>`` (stem number from 1) ``<rate>`` (Hz)
-    ``<bits>`` (16, 24, 32f). An audio extension typed at the end of the
-    pattern is replaced by the chosen format's.
-
-    Raises:
-        PatternError: unknown field or an empty pattern.
-    """
-    body = _AUDIO_SUFFIX.sub("", pattern.strip())
-    if not body:
-        raise PatternError("the file-name pattern is empty")
-    values = {"song": song, "stem": stem, "model": model, "n": str(n), "rate": str(rate),
-              "bits": fmt.bit_depth}
-
-    def field(match: re.Match[str]) -> str:
-        key = match.group(1).strip().lower()
-        if key not in values:
-            raise PatternError(f"unknown field <{match.group(1)}> in the file-name pattern; "
-                               f"use {' '.join(f'<{f}>' for f in PATTERN_FIELDS)}")
-        # Field values are sanitised on their own so a "/" in a title cannot make folders.
-        return sanitize_filename(values[key], fallback="_")
-
-    # A long title gives up its end, not the stem's name: cutting the whole name
-    # would give every stem of a long-named song the same file name.
-    excess = len(_FIELD.sub(field, body).encode("utf-8")) - MAX_NAME_BYTES
-    uses = sum(m.group(1).strip().lower() == "song" for m in _FIELD.finditer(body))
-    if excess > 0 and uses:
-        title = sanitize_filename(song, fallback="_").encode("utf-8")
-        keep = max(len(title) - -(-excess // uses), 1)  # ceil: every <song> gives its share
-        values["song"] = title[:keep].decode("utf-8", errors="ignore")
-    return f"{sanitize_filename(_FIELD.sub(field, body))}.{fmt.extension}"
-
-
-def preview_names(pattern: str, song: str, stems: Iterable[str],
-                  fmt: OutputFormat = DEFAULT_FORMAT, model: str = "",
-                  rate: int = 44100) -> list[str]:
-    """The file names an export would write, checked to be distinct.
-
-    Raises:
-        PatternError: bad field, or two stems would get the same name (compared
-            case-insensitively, as macOS and Windows do).
-    """
-    stems = list(stems)
-    names = [expand_pattern(pattern, song=song, stem=s, fmt=fmt, model=model, n=i + 1,
-                            rate=rate) for i, s in enumerate(stems)]
-    return _distinct(names)
-
-
-def _distinct(names: list[str]) -> list[str]:
-    if len({n.casefold() for n in names}) < len(names):
-        raise PatternError("the file-name pattern gives several stems the same name; "
-                           "include <stem> or <n>")
-    return names
-
-
-def song_name(stemset: StemSet, fallback: str = "song") -> str:
-    """The song's name for file names: ``meta['song']``, else the source file's stem."""
-    if stemset.meta.get("song"):
-        return str(stemset.meta["song"])
-    if stemset.meta.get("path"):
-        return Path(str(stemset.meta["path"])).stem
-    return fallback
 
 
 # --- peaks ----------------------------------------------------------------
@@ -336,12 +192,8 @@ def export_stems(stemset: StemSet, folder: str | Path, pattern: str = DEFAULT_PA
         PatternError: the pattern does not give distinct names.
         Cancelled: ``cancel`` was set (nothing written).
     """
-    names = _chosen(stemset, stems)
-    paths = planned_paths(stemset, folder, pattern, fmt, rate, names, song)
-    audio = {n: stemset.stems[n] for n in names}
-    gain = policy_gain(peak_of(audio), peaks, fmt)
-    return _write_all(paths, audio, stemset.sample_rate, fmt, rate, gain, overwrite,
-                      progress, cancel)
+    return export_set(stemset, folder, pattern, fmt, rate, _chosen(stemset, stems), overwrite,
+                      progress, cancel, song=song, peaks=peaks)
 
 
 def export_mix(stemset: StemSet, path: str | Path, fmt: OutputFormat = DEFAULT_FORMAT,
@@ -351,10 +203,41 @@ def export_mix(stemset: StemSet, path: str | Path, fmt: OutputFormat = DEFAULT_F
                progress: ProgressFn | None = None, cancel: threading.Event | None = None,
                *, peaks: str = "clip") -> Path:
     """Write what you hear (:func:`render_mix`) as one file, atomically."""
-    mix = render_mix(stemset, gains)
-    gain = policy_gain(peak_of([mix]), peaks, fmt)
-    return _write_all([Path(path)], {MIX_STEM_NAME: mix}, stemset.sample_rate, fmt, rate,
-                      gain, overwrite, progress, cancel)[0]
+    return export_set(stemset, Path(path).parent, fmt=fmt, rate=rate, stems=[],
+                      overwrite=overwrite, progress=progress, cancel=cancel, peaks=peaks,
+                      mix_path=Path(path), mix_gains=gains)[0]
+
+
+def export_set(stemset: StemSet, folder: str | Path, pattern: str = DEFAULT_PATTERN,
+               fmt: OutputFormat = DEFAULT_FORMAT, rate: int | None = None,
+               stems: Sequence[str] = (), overwrite: bool = False,
+               progress: ProgressFn | None = None, cancel: threading.Event | None = None,
+               *, song: str | None = None, peaks: str = "clip", mix_path: Path | None = None,
+               mix_gains: Mapping[str, float] | Sequence[float] | None = None) -> list[Path]:
+    """Write ``stems`` (possibly none) and, with ``mix_path``, what you hear, as one set.
+
+    One commit for all of them: a cancel or a failure at any point, the "what you
+    hear" file included, leaves none of them written (and any replaced file as it
+    was), never stems without the mix the user asked for. The stems share one peak
+    gain, the mix has its own (as :func:`export_stems` and :func:`export_mix`).
+
+    Returns:
+        The written paths: the stems in model order, then the mix.
+    """
+    names = list(stems)
+    paths = planned_paths(stemset, folder, pattern, fmt, rate, names, song) if names else []
+    audio = [stemset.stems[n] for n in names]
+    gains = [policy_gain(peak_of(audio), peaks, fmt)] * len(names)
+    if mix_path is not None:
+        mix = render_mix(stemset, mix_gains)
+        paths.append(Path(mix_path))
+        audio.append(mix)
+        gains.append(policy_gain(peak_of([mix]), peaks, fmt))
+    if not paths:
+        raise StemsplitError("no stems chosen to export")
+    _distinct([p.name for p in paths])  # the mix's name too: one file cannot be two
+    return _write_all(paths, audio, stemset.sample_rate, fmt, rate, gains, overwrite,
+                      progress, cancel)
 
 
 def _chosen(stemset: StemSet, stems: Iterable[str] | None) -> list[str]:
@@ -370,22 +253,22 @@ def _chosen(stemset: StemSet, stems: Iterable[str] | None) -> list[str]:
     return [n for n in stemset.names if n in wanted]  # model order, whatever the input order
 
 
-def _write_all(paths: list[Path], audio: dict[str, np.ndarray], sr: int, fmt: OutputFormat,
-               rate: int | None, gain: float, overwrite: bool, progress: ProgressFn | None,
-               cancel: threading.Event | None) -> list[Path]:
+def _write_all(paths: list[Path], audio: list[np.ndarray], sr: int, fmt: OutputFormat,
+               rate: int | None, gains: list[float], overwrite: bool,
+               progress: ProgressFn | None, cancel: threading.Event | None) -> list[Path]:
     rate = rate or sr
     if rate <= 0:
         raise AudioWriteError(f"invalid sample rate {rate}")
     if not overwrite and (found := existing(paths)):
         raise ExistingFilesError(found)
-    frames = resampled_length(next(iter(audio.values())).shape[1], sr, rate)
+    frames = resampled_length(audio[0].shape[1], sr, rate)
     need = 0 if fmt.compressed else sum(estimate_bytes(frames, a.shape[0], fmt)
-                                        for a in audio.values())
+                                        for a in audio)
     for folder in {p.parent for p in paths}:
         check_writable(folder, need)
     writers: list[AudioWriter] = []
     try:
-        for i, (path, data) in enumerate(zip(paths, audio.values(), strict=True)):
+        for i, (path, data, gain) in enumerate(zip(paths, audio, gains, strict=True)):
             _check_cancel(cancel)
             out = resample(data, sr, rate)
             writer = AudioWriter(path, rate, out.shape[0], fmt, overwrite, seed=i)

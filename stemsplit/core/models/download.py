@@ -15,11 +15,14 @@ import stat
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from stemsplit.core.audio.disk import file_in_the_way
 from stemsplit.core.errors import Cancelled, ModelError
+from stemsplit.core.models.cancel_watch import CancelWatch, opener
 
 CHUNK = 1 << 16
 TIMEOUT_S = 30.0
@@ -33,6 +36,17 @@ class DownloadError(ModelError):
     """The network failed; the message says how to retry or install from a file."""
 
 
+class NotAModel(DownloadError):
+    """The server answered, but with something that is not what a model release holds
+    (a web page, a proxy's or captive portal's answer, an error document)."""
+
+    def __init__(self, url: str, what: str, detail: str, hint: str) -> None:
+        self.url = url
+        self.host = urllib.parse.urlsplit(url).hostname or url
+        super().__init__(f"{self.host} answered {url} with something that is not {what} "
+                         f"({detail}); check the address, or try again later. {hint}")
+
+
 def _ssl_context() -> ssl.SSLContext:
     # Frozen apps and python.org's macOS builds may lack system CA certificates;
     # certifi's bundle, where installed, makes HTTPS work there too.
@@ -43,13 +57,36 @@ def _ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def open_url(url: str, headers: dict[str, str] | None = None, timeout: float = TIMEOUT_S):
-    """``urlopen`` for http(s) only, with our User-Agent and a CA bundle that works frozen."""
+def folder_error(folder: Path, exc: OSError) -> ModelError:
+    """The model folder cannot be made or written: name a file standing in its way."""
+    blocker = file_in_the_way(folder)
+    if blocker is not None:
+        return ModelError(f"cannot write to the model folder {folder}: {blocker} is a file, "
+                          "not a folder; move that file away (or point STEMSPLIT_HOME at "
+                          "another folder)")
+    return ModelError(f"cannot write to the model folder {folder}: {exc.strerror or exc}")
+
+
+def open_url(url: str, headers: dict[str, str] | None = None, timeout: float = TIMEOUT_S,
+             watch: CancelWatch | None = None):
+    """``urlopen`` for http(s) only, with our User-Agent and a CA bundle that works frozen.
+
+    With ``watch``, setting its cancel event shuts the connection down at once, so a
+    server that never answers does not hold a cancel for ``timeout`` seconds.
+    """
     if not url.startswith(("https://", "http://")):
         raise DownloadError(f"a model download URL must be http(s), not {url!r}")
     request = urllib.request.Request(url, headers={"User-Agent": "stemsplit", **(headers or {})})
     context = _ssl_context() if url.startswith("https://") else None
-    return urllib.request.urlopen(request, timeout=timeout, context=context)
+    if watch is None:
+        return urllib.request.urlopen(request, timeout=timeout, context=context)
+    return opener(watch, context).open(request, timeout=timeout)
+
+
+def check_cancel(cancel: threading.Event | None) -> None:
+    """Raise Cancelled if ``cancel`` is set (a network error after it is the cancel's doing)."""
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("download cancelled")
 
 
 def reason(exc: BaseException) -> str:
@@ -141,21 +178,37 @@ def fetch(url: str, part: Path, hint: str, progress: BytesFn | None = None,
     try:
         part.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ModelError(f"cannot write to the model folder {part.parent}: {exc}") from exc
+        raise folder_error(part.parent, exc) from exc
     have = _part_size(part)
     if max_bytes is not None and have > max_bytes:
         part.unlink(missing_ok=True)
         have = 0
+    with CancelWatch(cancel) as watch:
+        try:
+            return _fetch(url, part, hint, progress, cancel, max_bytes, have, watch)
+        except Cancelled:
+            part.unlink(missing_ok=True)
+            raise
+
+
+def _fetch(url: str, part: Path, hint: str, progress: BytesFn | None,
+           cancel: threading.Event | None, max_bytes: int | None, have: int,
+           watch: CancelWatch) -> Path:
     try:
-        response = open_url(url, {"Range": f"bytes={have}-"} if have else {})
+        response = open_url(url, {"Range": f"bytes={have}-"} if have else {}, watch=watch)
     except urllib.error.HTTPError as exc:
+        check_cancel(cancel)
         if exc.code == 416 and have:  # our part is already complete (or stale): start over
             part.unlink(missing_ok=True)
-            return fetch(url, part, hint, progress, cancel, max_bytes)
+            return _fetch(url, part, hint, progress, cancel, max_bytes, 0, watch)
         raise DownloadError(f"could not download {url}: {reason(exc)}. {hint}") from exc
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        check_cancel(cancel)  # the watch shut the connection down: not a network failure
         raise DownloadError(f"could not download {url}: {reason(exc)}. {hint}") from exc
     with response:
+        kind = response.headers.get("Content-Type", "")
+        if kind.lower().startswith("text/html"):  # a proxy's or sign-in page, not a model
+            raise NotAModel(url, "a model file", f"a web page, {kind}", hint)
         resumed = response.status == 206 and _range_start(response) == have
         if not resumed:
             have = 0  # the server ignored the Range header: restart cleanly
@@ -170,8 +223,7 @@ def fetch(url: str, part: Path, hint: str, progress: BytesFn | None = None,
         try:
             with _open_part(part, resumed) as fh:
                 while True:
-                    if cancel is not None and cancel.is_set():
-                        raise Cancelled("download cancelled")
+                    check_cancel(cancel)
                     block = response.read(CHUNK)
                     if not block:
                         break
@@ -184,11 +236,15 @@ def fetch(url: str, part: Path, hint: str, progress: BytesFn | None = None,
                                                  or done == total):
                         last_report = now
                         progress(done, total, (done - have) / max(now - started, 1e-6))
+                check_cancel(cancel)  # a shut-down connection ends like a finished one
         except (Cancelled, ModelError) as exc:
             if not isinstance(exc, DownloadError):
                 part.unlink(missing_ok=True)
             raise
         except (OSError, http.client.HTTPException) as exc:
+            if cancel is not None and cancel.is_set():
+                part.unlink(missing_ok=True)
+                raise Cancelled("download cancelled") from None
             raise DownloadError(f"the download of {url} broke off at {_mb(done)}: {exc}. "
                                 f"{hint}") from exc
     if total is not None and done < total:

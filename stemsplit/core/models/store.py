@@ -36,7 +36,16 @@ from stemsplit import settings
 from stemsplit.core.audio.partials import sweep_installs, temp_install_dir
 from stemsplit.core.errors import Cancelled, ModelError
 from stemsplit.core.models.archives import ArchiveLimits, safe_extract, sha256_file
-from stemsplit.core.models.download import TIMEOUT_S, fetch, open_url, reason
+from stemsplit.core.models.cancel_watch import CancelWatch
+from stemsplit.core.models.download import (
+    TIMEOUT_S,
+    NotAModel,
+    check_cancel,
+    fetch,
+    folder_error,
+    open_url,
+    reason,
+)
 from stemsplit.core.models.download import DownloadError as DownloadError  # re-exported
 from stemsplit.core.models.safe_files import check_regular
 from stemsplit.core.models.spleeter.convert import convert_spleeter
@@ -116,7 +125,7 @@ def put_in_place(name: str, write: Callable[[Path], None]) -> Path:
         sweep_installs(folder)  # what a killed install left
         work = temp_install_dir(folder, name)  # names our pid
     except OSError as exc:
-        raise ModelError(f"cannot write to the model folder {folder}: {exc}") from exc
+        raise folder_error(folder, exc) from exc
     try:
         staged = work / "model"
         write(staged)
@@ -181,18 +190,29 @@ def offline_hint(name: str) -> str:
 # -- network -------------------------------------------------------------------------------
 
 
-def fetch_checksum(name: str, timeout: float = TIMEOUT_S) -> str:
+def fetch_checksum(name: str, timeout: float = TIMEOUT_S,
+                   cancel: threading.Event | None = None) -> str:
     """The archive's SHA-256 from the release's ``checksum.json``.
 
     Accepts both ``{"4stems": hex}`` and ``{"4stems.tar.gz": hex}``.
+
+    Raises:
+        Cancelled: ``cancel`` was set (it takes effect even while the server is silent).
     """
     url = base_url() + "checksum.json"
     try:
-        with open_url(url, timeout=timeout) as response:
-            index = json.loads(response.read(1 << 20).decode("utf-8"))
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        with CancelWatch(cancel) as watch, open_url(url, timeout=timeout,
+                                                    watch=watch) as response:
+            body = response.read(1 << 20)
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        check_cancel(cancel)
         raise DownloadError(f"could not fetch the checksum list {url}: {reason(exc)}. "
                             + offline_hint(name)) from exc
+    try:
+        index = json.loads(body.decode("utf-8"))
+    except ValueError:  # an HTML page (a proxy, a login portal, a moved release): say so
+        raise NotAModel(url, "a model release's checksum list",
+                        f"{len(body)} bytes starting {body[:20]!r}", offline_hint(name)) from None
     value = index.get(name, index.get(f"{name}.tar.gz")) if isinstance(index, dict) else None
     if not isinstance(value, str) or len(value) != 64:
         raise ModelError(f"the checksum list {url} has no SHA-256 for {name}")
@@ -233,43 +253,21 @@ def _convert(folder: Path, name: str, n_stems: int, out_dir: Path, sha256: str) 
 def _install_archive(name: str, archive: Path, sha256: str, progress: ProgressFn | None,
                      cancel: threading.Event | None) -> Path:
     """Extract and convert into a temporary folder, then move it into place."""
-    n_stems = ARCHIVES[name]
-    try:
-        models_dir().mkdir(parents=True, exist_ok=True)
-        sweep_installs(models_dir())  # what a killed install left behind
-        work = temp_install_dir(models_dir(), name)
-    except OSError as exc:
-        raise ModelError(f"cannot write to the model folder {models_dir()}: {exc}") from exc
-    try:
+    def write(staged: Path) -> None:
         if progress:
             progress(InstallProgress("extract"))
-        if archive.is_dir():
-            extracted = archive
-        else:
-            extracted = work / "archive"
+        extracted = archive
+        if not archive.is_dir():
+            extracted = staged.parent / "archive"  # inside put_in_place's temporary folder
             safe_extract(archive, extracted, archive_limits(name), cancel)
         if cancel is not None and cancel.is_set():
             raise Cancelled("install cancelled")
         if progress:
             progress(InstallProgress("convert"))
-        staged = work / "model"
         staged.mkdir()
-        _convert(extracted, name, n_stems, staged, sha256)
-        final = model_dir(name)
-        old = work / "old"
-        if final.exists():
-            final.replace(old)  # a reinstall: swap, so a failure never leaves no model
-        try:
-            staged.replace(final)
-        except BaseException:  # also an interrupt: the old model must not go with `work`
-            if old.exists():
-                old.replace(final)
-            raise
-        return final
-    except OSError as exc:  # disk full, permissions: say so, install nothing
-        raise ModelError(f"could not install {name} into {models_dir()}: {exc}") from exc
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        _convert(extracted, name, ARCHIVES[name], staged, sha256)
+
+    return put_in_place(name, write)
 
 
 def install(name: str, source: Path | None = None, progress: ProgressFn | None = None,
@@ -313,7 +311,7 @@ def install(name: str, source: Path | None = None, progress: ProgressFn | None =
                                  f"(SHA-256 {sha[:12]}..., expected {expected[:12]}...); "
                                  "it is damaged or another file, and nothing was installed")
         return _install_archive(name, source, sha, progress, cancel)
-    listed = (expected_sha256 or fetch_checksum(name)).lower()
+    listed = (expected_sha256 or fetch_checksum(name, cancel=cancel)).lower()
     recorded = _published_sha256(name, expected_sha256, fetch=False)
     archive = download(name, progress, cancel)
     if progress:

@@ -273,6 +273,18 @@ class ExportDialog(QDialog):
         busy = self.thread is not None
         self.export_button.setEnabled(ok and not busy)
         self._update_peaks()
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow to what the wrapped lines need at this width: a peak note that appears or
+        lengthens after the dialog opened must not squeeze the preview's lines away."""
+        layout = self.layout()
+        layout.activate()
+        width = max(self.width(), layout.totalMinimumSize().width())
+        need = max(layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else 0,
+                   layout.totalMinimumSize().height())
+        if need > self.height() or width > self.width():
+            self.resize(width, max(need, self.height()))
 
     def will_clip(self) -> bool:
         """Peaks above full scale, an integer format and no normalising: files would clip."""

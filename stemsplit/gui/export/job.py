@@ -12,8 +12,7 @@ from PySide6.QtCore import QThread, Signal
 from stemsplit.core.audio.export import (
     MIX_STEM_NAME,
     expand_pattern,
-    export_mix,
-    export_stems,
+    export_set,
     planned_paths,
 )
 from stemsplit.core.audio.write import OutputFormat
@@ -64,22 +63,13 @@ class ExportThread(QThread):
 
     def run(self) -> None:
         job = self.job
-        parts = len(job.stems) + (job.mix_gains is not None)
         try:
-            written: list[Path] = []
-            if job.stems:
-                share = len(job.stems) / parts
-                written += export_stems(
-                    job.stemset, job.folder, job.pattern, job.fmt, job.rate, job.stems,
-                    job.overwrite, lambda f, n: self.progressed.emit(f * share, n), job.cancel,
-                    song=job.song, peaks=job.peaks)
-            if job.mix_gains is not None:
-                start = len(job.stems) / parts
-                written.append(export_mix(
-                    job.stemset, job.mix_path(), job.fmt, job.rate, job.mix_gains,
-                    job.overwrite,
-                    lambda f, n: self.progressed.emit(start + f * (1 - start), n),
-                    job.cancel, peaks=job.peaks))
+            # One set, one commit: a cancel while the mix is written leaves no stems behind.
+            written = export_set(
+                job.stemset, job.folder, job.pattern, job.fmt, job.rate, job.stems,
+                job.overwrite, self.progressed.emit, job.cancel, song=job.song,
+                peaks=job.peaks, mix_path=job.mix_path() if job.mix_gains is not None else None,
+                mix_gains=job.mix_gains)
         except Cancelled:
             self.cancelled.emit()
         except StemsplitError as exc:

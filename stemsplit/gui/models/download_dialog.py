@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import threading
-import urllib.error
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QThread, Signal
@@ -30,50 +29,17 @@ from PySide6.QtWidgets import (
 )
 
 from stemsplit.gui.models.copyable_links import CopyableLinks
+from stemsplit.gui.models.download_words import (  # noqa: F401 (format_size: re-exported)
+    format_size,
+    network_reason,
+    not_a_model_text,
+    offline_text,
+    window_words,
+)
 from stemsplit.gui.models.licence_box import LicenceBox
 
 _STAGES = {"verify": "Checking the download (SHA-256)…", "extract": "Unpacking…",
            "convert": "Converting the weights (once)…"}
-
-
-def format_size(n: float) -> str:
-    """Bytes as a short human string (decimal units, as browsers show downloads)."""
-    for unit in ("B", "KB", "MB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.2f} GB"
-
-
-def network_reason(exc: BaseException) -> str:
-    """Why a download failed, in a few words ("Connection refused", "HTTP 404 Not Found")."""
-    cause = exc.__cause__
-    if isinstance(cause, urllib.error.HTTPError):
-        return f"HTTP {cause.code} {cause.reason}"
-    if isinstance(cause, urllib.error.URLError):
-        cause = cause.reason  # an OSError, or a string
-    if isinstance(cause, OSError) and cause.strerror:
-        return cause.strerror
-    return str(cause) if cause else "the connection broke off"
-
-
-def offline_text(reason: str, files: int = 1, archive: bool = True) -> str:
-    """The dialog's words when the network failed (rich text; the URLs are shown below it).
-
-    Args:
-        files: how many files the model needs (a bag of HT-Demucs models: several).
-        archive: whether the one file is an archive (Spleeter) or a checkpoint.
-    """
-    if files > 1:
-        what, button = f"the {files} files below", "Install&nbsp;from&nbsp;files…"
-    else:
-        what = "the archive below" if archive else "the file below"
-        button = "Install&nbsp;from&nbsp;file…"
-    return (f"<b>The download did not work</b> ({html.escape(reason)}).<br>"
-            "Check the internet connection and press <b>Retry</b>; a download resumes "
-            f"where it stopped.<br><br>Or download {what} in a browser or on "
-            f"another computer and choose {'them' if files > 1 else 'it'} with "
-            f"<b>{button}</b> (bottom left):")
 
 
 class InstallThread(QThread):
@@ -96,7 +62,7 @@ class InstallThread(QThread):
     def run(self) -> None:
         from stemsplit.core.errors import Cancelled, StemsplitError
         from stemsplit.core.models import install as model_install
-        from stemsplit.core.models.download import DownloadError
+        from stemsplit.core.models.download import DownloadError, NotAModel
         from stemsplit.core.models.licences import LicenceNotAccepted
 
         try:
@@ -107,13 +73,16 @@ class InstallThread(QThread):
             self.cancelled.emit()
         except LicenceNotAccepted:
             self.licenceNeeded.emit(model_install.needs_licence_acceptance(self.model) or "")
+        except NotAModel as exc:
+            offer = model_install.download_offer(self.model)
+            self.failed.emit(not_a_model_text(exc.host, len(offer.files),
+                                              offer.family == "spleeter"), list(offer.urls))
         except DownloadError as exc:
             offer = model_install.download_offer(self.model)
             self.failed.emit(offline_text(network_reason(exc), len(offer.files),
                                           offer.family == "spleeter"), list(offer.urls))
         except StemsplitError as exc:
-            message = str(exc)
-            self.failed.emit(html.escape(message[:1].upper() + message[1:]), [])
+            self.failed.emit(window_words(self.model, exc), [])
         except Exception as exc:  # a bug must not leave the dialog waiting forever
             self.failed.emit(html.escape(f"The install failed unexpectedly: {exc}"), [])
         else:

@@ -37,6 +37,15 @@ from stemsplit.core.models.safe_files import check_regular
 from stemsplit.core.models.store import InstallProgress, ProgressFn
 
 
+class IncompleteBag(ModelError):
+    """One file was given for a model that is a bag of several (the window words it its way)."""
+
+    def __init__(self, name: str, files: Sequence[str]) -> None:
+        self.name, self.files = name, tuple(files)
+        super().__init__(f"{name} is a bag of {len(files)} files; pass the folder that holds "
+                         f"{', '.join(files)} (or all of them)")
+
+
 def is_known(name: str) -> bool:
     return name in pretrained.PRETRAINED
 
@@ -169,8 +178,7 @@ def _files_from(model: pretrained.Pretrained, sources: list[Path],
     elif len(sources) == 1 and len(model.files) == 1:
         paths = sources
     elif len(sources) == 1:
-        raise ModelError(f"{model.name} is a bag of {len(model.files)} files; pass the folder "
-                         f"that holds {', '.join(model.files)} (or all of them)")
+        raise IncompleteBag(model.name, model.files)
     else:
         return _match_files(model, sources, cancel)
     for path, file in zip(paths, model.files, strict=True):
