@@ -25,7 +25,7 @@ from stemsplit.gui.common import folders
 from stemsplit.gui.common.banner import Banner
 from stemsplit.gui.common.drop_hint import DropHint
 from stemsplit.gui.common.icon import app_icon
-from stemsplit.gui.common.names import APP_NAME
+from stemsplit.gui.common.names import APP_NAME, display_name
 from stemsplit.gui.editing.glue import EditGlue
 from stemsplit.gui.file_drop import FileDropTarget
 from stemsplit.gui.models.choice_glue import ModelChoiceGlue
@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
             self.last_drag = start_stem_drag(self.stem_list.rows[name], s.stems, name,
                                              song_name(s.stems))
         except Exception as exc:  # e.g. the cache folder is not writable
-            self.banner.show_message(f"Could not drag {name} out: {exc}")
+            self.banner.show_message(f"Could not drag {display_name(name)} out: {exc}")
 
     def show_about(self) -> AboutDialog:
         s = self.session
