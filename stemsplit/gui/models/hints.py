@@ -79,9 +79,10 @@ def measured(settings, name: str) -> dict | None:
 
 def record(settings, name: str, device: str, song_s: float, run_s: float) -> dict | None:
     """Remember a finished run of ``name``: ``run_s`` seconds for ``song_s`` of song."""
-    if song_s <= 0 or run_s <= 0:
+    if round(song_s, 2) <= 0 or round(run_s, 3) <= 0:
         return None
-    entry = {"device": (device or "cpu")[:40], "song_s": round(song_s, 2), "run_s": round(run_s, 3),
+    song_s, run_s = round(song_s, 2), round(run_s, 3)  # the rate agrees with what is shown
+    entry = {"device": (device or "cpu")[:40], "song_s": song_s, "run_s": run_s,
              "s_per_min": round(run_s / (song_s / 60), 3)}
     table = {k: v for k, v in settings.get(SETTINGS_KEY).items() if k != name}
     table[name] = entry  # the newest last: the oldest go first when the table is full
