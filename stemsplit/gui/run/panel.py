@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stemsplit.gui.common.elided import ElidedCombo, ElidedLabel
 from stemsplit.gui.run.workers import ModelChoice
 
 RUNNING_TEXT = "Separating…"
@@ -25,49 +26,6 @@ DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "CUDA (GPU)", "mps": "MPS
 PRECISION_LABELS = {"auto": "Auto", "fp32": "FP32", "bf16": "BF16", "fp16": "FP16"}
 PRECISION_TIP = ("The network's number format. Auto: bf16 or fp16 where the hardware computes "
                  "it natively (faster, same quality), else fp32.")
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that ends in "…" when it is narrower than its text (never cut off).
-
-    The middle is elided, so a song's extension stays readable; the tooltip has it all.
-    """
-
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(text, parent)
-        self.full_text = text
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
-        self.full_text = text
-        super().setText(text)
-        self._elide()
-
-    def shown_text(self) -> str:
-        return self.fontMetrics().elidedText(self.full_text, Qt.ElideMiddle,
-                                             self.contentsRect().width())
-
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
-        margins = self.contentsMargins()
-        width = self.fontMetrics().horizontalAdvance(self.full_text) + margins.left() \
-            + margins.right()
-        return QSize(width, super().sizeHint().height())
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
-        return QSize(self.minimumWidth(), super().minimumSizeHint().height())
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        super().resizeEvent(event)
-        self._elide()
-
-    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        super().changeEvent(event)
-        if event.type() == QEvent.FontChange:  # the theme's title font arrives late
-            self._elide()
-
-    def _elide(self) -> None:
-        shown = self.shown_text()
-        if shown != super().text():
-            super().setText(shown)
 
 
 class RunPanel(QFrame):
@@ -104,7 +62,7 @@ class RunPanel(QFrame):
         self.song.setMinimumWidth(160)
         box.addWidget(self.song, 1)
         box.addWidget(self._caption("Model"))
-        self.model = QComboBox()
+        self.model = ElidedCombo()
         # Long titles are elided in the box (the song name needs the room); the popup
         # list is wide enough to read them in full.
         self.model.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
