@@ -195,6 +195,8 @@ class EditGlue(QObject):
     def _on_tool(self, tool: str) -> None:
         self.view.set_tool(tool)
         self.ring.set_tool(tool)
+        # With an edit tool a drag inside the loop paints: the region must not take it.
+        self.view.loop.setMovable(tool == POINTER)
         self.preview.clear()
         self.actions["leave_tool"].setEnabled(tool != POINTER and not self.session.separating)
 
