@@ -1,4 +1,5 @@
-"""Screenshots of the real window: empty, demo song loaded, separated, one stem alone.
+"""Screenshots of the real window: empty, demo song loaded, separated, one stem alone, editing,
+playing, and the whole window at 1024x640.
 
 Run under a display, e.g.::
 
@@ -40,7 +41,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument("--song", type=Path, default=None, help="default: the demo song")
-    parser.add_argument("--size", default="1440x900")
+    parser.add_argument("--size", default="1600x1000")
     args = parser.parse_args()
     os.environ.setdefault("STEMSPLIT_HOME", tempfile.mkdtemp(prefix="stemsplit-shots-"))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -115,6 +116,15 @@ def main() -> int:
         settle(app, 1.2)
         shot("playing")
         window.playback.player.pause()
+    # A small window (issue 20.3): everything must still fit. The brush shows its ring.
+    window.resize(1024, 640)
+    window.view.fit()
+    window.edits.tools.set_tool("brush")
+    settle(app)
+    QTest.mouseMove(viewport, QPoint(viewport.width() // 2, viewport.height() // 2))
+    QTest.mouseMove(viewport, QPoint(viewport.width() // 2 + 4, viewport.height() // 2))
+    shot("1024x640")
+    window.edits.tools.set_tool("pointer")
     window.projects.set_dirty(False)  # the demo edit needs no "save?" question
     window.close()
     if sink is not None:

@@ -40,6 +40,7 @@ MAX_TEXT = 4096           # longest path or name accepted from the file
 MAX_RECENT = 10           # File > Open Recent entries
 MAX_STEMS = 64            # names in export.unchecked_stems
 MAX_LICENCES = 32         # keys in licences.accepted (core.licences; one per weights family)
+MAX_SPEEDS = 200          # models in gui.model_speed (gui/models/hints.py)
 MAX_INT_DIGITS = 64       # longer integers read as infinity (never a valid value of ours)
 
 # Choices the app offers; tests/test_settings.py checks they match the widgets and core.
@@ -153,6 +154,34 @@ def _text_list(max_items: int, max_len: int = MAX_TEXT) -> Callable[[Any], list[
     return check
 
 
+def _positive(value: Any, limit: float = 1e7) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("not a number")
+    if not (math.isfinite(value) and 0.0 < value <= limit):
+        raise ValueError("not a positive number")
+    return float(value)
+
+
+def _speed_table(value: Any) -> dict[str, dict]:
+    """Model name -> its last run here: device, song and run seconds, seconds per minute.
+
+    Bad entries are skipped, the rest capped at MAX_SPEEDS (the newest, last, kept).
+    """
+    if not isinstance(value, dict):
+        raise ValueError("not a table")
+    out: dict[str, dict] = {}
+    for name, entry in value.items():
+        try:
+            _nonempty(1000)(name)
+            if not isinstance(entry, dict):
+                raise ValueError("not a table")
+            out[name] = {"device": _nonempty(40)(entry.get("device")),  # "cpu · bf16"
+                         **{k: _positive(entry.get(k)) for k in ("song_s", "run_s", "s_per_min")}}
+        except ValueError:
+            continue
+    return dict(list(out.items())[-MAX_SPEEDS:])
+
+
 class Setting(NamedTuple):
     """What a key holds when the file has nothing usable, and how a stored value is checked."""
 
@@ -169,6 +198,8 @@ SCHEMA: dict[str, Setting] = {
     "gui.scale": Setting("log", _one_of(*SCALES)),
     "gui.opacity": Setting(0.75, _fraction),
     "gui.recent_files": Setting([], _text_list(MAX_RECENT)),
+    # each model's last run here, shown in the model box (gui/models/hints.py)
+    "gui.model_speed": Setting({}, _speed_table),
     # ask before closing over a finished separation or mixer changes (gui/project_glue.py)
     "gui.ask_unsaved_run": Setting(True, _bool),
     # the last folder of each file dialog (gui/common/folders.py)

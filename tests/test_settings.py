@@ -34,6 +34,7 @@ BAD_VALUES = {
     "gui.ask_unsaved_run": [0, "no", None, []],
     "gui.project_folder": [5, "", ["/tmp"], "x" * 5000],
     "gui.open_folder": [5, "", {"a": "b"}, "x" * 5000],
+    "gui.model_speed": [[], "2stems", 5, None, True],
 }
 
 DEFAULTS = {
@@ -45,7 +46,7 @@ DEFAULTS = {
     "export.unchecked_stems": [], "export.mix": False, "licences.accepted": [],
     "models.ensembles": [],
     "gui.wiener": False, "gui.ask_unsaved_run": True, "gui.project_folder": None,
-    "gui.open_folder": None,
+    "gui.open_folder": None, "gui.model_speed": {},
 }
 
 GOOD_VALUES = {
@@ -71,6 +72,8 @@ GOOD_VALUES = {
     "gui.ask_unsaved_run": False,
     "gui.project_folder": "/music/projects",
     "gui.open_folder": "/music/songs",
+    "gui.model_speed": {"2stems": {"device": "cpu", "song_s": 4.0, "run_s": 0.5,
+                                   "s_per_min": 7.5}},
 }
 
 
@@ -277,3 +280,17 @@ def test_the_keys_reset_are_said_once_and_dropped(caplog):
     with caplog.at_level("WARNING", logger="stemsplit.settings"):
         assert Settings().reset_keys == []
     assert not caplog.records
+
+
+def test_bad_model_speed_entries_are_dropped_and_the_good_ones_kept():
+    good = {"device": "cuda · bf16", "song_s": 60.0, "run_s": 2.0, "s_per_min": 2.0}
+    _write({"gui.model_speed": {
+        "2stems": good, "": good, "nan": dict(good, run_s=math.nan), "neg": dict(good, run_s=-1),
+        "dev": dict(good, device=" "), "dev2": dict(good, device="x" * 41),
+        "flag": dict(good, song_s=True), "list": [1],
+        "short": {"device": "cpu"}}})
+    assert Settings().get("gui.model_speed") == {"2stems": good}
+    many = {f"m{i}": good for i in range(500)}
+    _write({"gui.model_speed": many})
+    kept = Settings().get("gui.model_speed")
+    assert len(kept) == settings.MAX_SPEEDS and list(kept)[-1] == "m499"

@@ -9,31 +9,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QScrollArea,
-    QSplitter,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from stemsplit.gui import menus
+from stemsplit.gui import menus, window_layout
 from stemsplit.gui.about import AboutDialog
 from stemsplit.gui.common import folders
 from stemsplit.gui.common.banner import Banner
 from stemsplit.gui.common.drop_hint import DropHint
 from stemsplit.gui.common.icon import app_icon
-from stemsplit.gui.common.names import APP_NAME
+from stemsplit.gui.common.names import APP_NAME, display_name
 from stemsplit.gui.editing.glue import EditGlue
 from stemsplit.gui.file_drop import FileDropTarget
-from stemsplit.gui.models.download_dialog import offer_download
+from stemsplit.gui.models.choice_glue import ModelChoiceGlue
 from stemsplit.gui.playback.glue import attach_playback, open_export_dialog
 from stemsplit.gui.preferences import Preferences
 from stemsplit.gui.project_glue import ProjectGlue, is_project
@@ -44,7 +39,7 @@ from stemsplit.gui.run.progress_status import ProgressStatus
 from stemsplit.gui.session import Session
 from stemsplit.gui.spectrogram.legend import ColourLegend
 from stemsplit.gui.spectrogram.overview import Overview
-from stemsplit.gui.spectrogram.view import FREQ_AXIS_PX, MIX, SpectrogramView
+from stemsplit.gui.spectrogram.view import MIX, SpectrogramView
 from stemsplit.gui.stem_list import StemList
 
 SIDE_MIN_PX = 250  # the side panel's content: the stem list and the mixer strips
@@ -86,10 +81,11 @@ class MainWindow(QMainWindow):
         self.transport_area = QWidget()
         self.transport_area.setLayout(QVBoxLayout())
         self.transport_area.layout().setContentsMargins(0, 0, 0, 0)
-        self._build_layout()
+        window_layout.build(self)
         self.actions = menus.build(self)
         self.drop_target = FileDropTarget(self, self.open_path)
         self.runs = RunGlue(self)
+        self.choices = ModelChoiceGlue(self)  # before _connect: the model box fills first
         self.playback = attach_playback(self)
         # Wide enough for a mixer strip (its "+0.0 dB" included) beside a scroll bar.
         self.side_scroll.setMinimumWidth(
@@ -109,69 +105,6 @@ class MainWindow(QMainWindow):
         # so the window is on screen first.
         QTimer.singleShot(0, self.session.probe_engine)
 
-    # -- layout --------------------------------------------------------------------------
-
-    def _build_layout(self) -> None:
-        plots = QWidget()
-        plot_box = QVBoxLayout(plots)
-        plot_box.setContentsMargins(0, 0, 0, 0)
-        plot_box.setSpacing(6)
-        self.plot_box = plot_box  # the edit tool bar goes on top (edit_glue)
-        view_row = QHBoxLayout()
-        view_row.setContentsMargins(0, 0, 0, 0)
-        view_row.setSpacing(2)
-        view_row.addWidget(self.view, 1)
-        view_row.addWidget(self.legend)
-        plot_box.addLayout(view_row, 1)
-        # The overview's ruler lines up with the spectrogram's: the same gutter on the left
-        # (the frequency axis) and on the right (the colour legend).
-        self.overview.align_with(FREQ_AXIS_PX)
-        overview_row = QHBoxLayout()
-        overview_row.setContentsMargins(0, 0, 0, 0)
-        overview_row.setSpacing(view_row.spacing())
-        overview_row.addWidget(self.overview, 1)
-        gutter = QWidget()  # a widget, not a spacer: the layout's spacing applies to both rows
-        gutter.setFixedWidth(self.legend.maximumWidth())
-        overview_row.addWidget(gutter)
-        plot_box.addLayout(overview_row)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.drop_hint)
-        self.stack.addWidget(plots)
-        side = QWidget()
-        side_box = QVBoxLayout(side)
-        side_box.setContentsMargins(0, 0, 0, 0)
-        side_box.addWidget(self.stem_list, 1)
-        side_box.addWidget(self.mixer_area)
-        # In a small window the side panel scrolls rather than squashing its rows together.
-        side_scroll = QScrollArea()
-        side_scroll.setWidget(side)
-        side_scroll.setWidgetResizable(True)
-        side_scroll.setFrameShape(QFrame.NoFrame)
-        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.side, self.side_scroll = side, side_scroll
-        self.splitter = QSplitter(Qt.Horizontal)
-        self.splitter.addWidget(self.stack)
-        self.splitter.addWidget(side_scroll)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 0)
-        self.splitter.setSizes([1000, 270])
-        central = QWidget()
-        central.setObjectName("central")
-        box = QVBoxLayout(central)
-        box.setContentsMargins(10, 10, 10, 6)
-        box.setSpacing(8)
-        box.addWidget(self.run_panel)
-        box.addWidget(self.banner)
-        box.addWidget(self.splitter, 1)
-        box.addWidget(self.transport_area)
-        self.setCentralWidget(central)
-        # Permanent widgets are not hidden by transient status messages.
-        self.statusBar().addPermanentWidget(self.hover_label)
-        self.statusBar().addPermanentWidget(self.progress)
-        for view in (self.view, self.overview):  # let drops reach the window
-            view.setAcceptDrops(False)
-            view.viewport().setAcceptDrops(False)
-
     def _connect(self) -> None:
         s = self.session
         s.songLoading.connect(lambda p: self.statusBar().showMessage(f"Opening {Path(p).name}…"))
@@ -185,10 +118,6 @@ class MainWindow(QMainWindow):
         rp = self.run_panel
         rp.openClicked.connect(self.open_dialog)
         rp.separateClicked.connect(self.separate)
-        rp.modelChosen.connect(self._choose_model)
-        rp.deviceChosen.connect(self._choose_device)
-        rp.precisionChosen.connect(self._choose_precision)
-        rp.wienerToggled.connect(self._choose_wiener)
         self.progress.cancelClicked.connect(self.cancel)
         self.drop_hint.openClicked.connect(self.open_dialog)
         self.drop_hint.demoClicked.connect(self.open_demo)
@@ -210,11 +139,7 @@ class MainWindow(QMainWindow):
         geometry = self.prefs.get("geometry")
         if isinstance(geometry, str):
             self.restoreGeometry(QByteArray.fromHex(geometry.encode("ascii")))
-        self.session.set_model(self.prefs.get("model", self.session.model_name))
-        self.session.set_device(self.prefs.get("device", "auto"))
-        self.session.set_precision(self.prefs.get("precision", "auto"))
-        self.run_panel.set_precision(self.prefs.get("precision", "auto"))
-        self.run_panel.wiener.setChecked(self.prefs.get("wiener", False) is True)
+        self.choices.restore()
         scale = self.prefs.get("scale", "log")
         self.stem_list.set_scale(scale if scale in ("log", "linear") else "log")
         self.view.set_scale(self.stem_list.scale.currentData())
@@ -322,7 +247,7 @@ class MainWindow(QMainWindow):
             self.last_drag = start_stem_drag(self.stem_list.rows[name], s.stems, name,
                                              song_name(s.stems))
         except Exception as exc:  # e.g. the cache folder is not writable
-            self.banner.show_message(f"Could not drag {name} out: {exc}")
+            self.banner.show_message(f"Could not drag {display_name(name)} out: {exc}")
 
     def show_about(self) -> AboutDialog:
         s = self.session
@@ -367,12 +292,7 @@ class MainWindow(QMainWindow):
         self.banner.show_message(message)
 
     def _on_engine_ready(self) -> None:
-        s = self.session
-        self.run_panel.set_models(s.models, s.model_name)
-        if s.device_name not in ("auto", *s.devices):
-            s.set_device("auto")
-        self.run_panel.set_devices(s.devices, s.device_name)
-        self._update_state()
+        self._update_state()  # the model box is filled by now (ModelChoiceGlue)
         if self._open_demo_when_ready:
             self._open_demo_when_ready = False
             self.open_demo()
@@ -380,15 +300,7 @@ class MainWindow(QMainWindow):
     # -- small helpers -------------------------------------------------------------------
 
     def _choose_model(self, name: str) -> None:
-        if not name:
-            return
-        choice = next((m for m in self.session.models if m.name == name), None)
-        if choice is not None and not choice.installed and choice.archive:
-            self.download_dialog = offer_download(self, choice, self._on_model_installed)
-            return
-        self.session.set_model(name)
-        self.prefs.set("model", name)
-        self.session.warm_up()
+        self.choices.choose_model(name)
 
     def open_train_dialog(self) -> None:
         from stemsplit.gui.models import train_dialog
@@ -396,21 +308,7 @@ class MainWindow(QMainWindow):
         self.train_dialog = train_dialog.open_for(self)
 
     def _on_model_installed(self, name: str) -> None:
-        self.session.mark_installed(name)
-        self.run_panel.set_models(self.session.models, name)
-        self._choose_model(name)
-        self.statusBar().showMessage(f"Model {name} installed.", 5000)
-
-    def _choose_device(self, name: str) -> None:
-        self.session.set_device(name)
-        self.prefs.set("device", name)
-
-    def _choose_precision(self, name: str) -> None:
-        self.session.set_precision(name)
-        self.prefs.set("precision", name)
-    def _choose_wiener(self, on: bool) -> None:
-        self.session.set_wiener(on)
-        self.prefs.set("wiener", on)
+        self.choices.on_installed(name)
 
     def _set_scale(self, scale: str) -> None:
         self.view.set_scale(scale)

@@ -66,16 +66,25 @@ class FlowLayout(QLayout):
         return size
 
     def _arrange(self, rect: QRect, move: bool) -> int:
-        x, y, row_height = rect.x(), rect.y(), 0
+        """Place the items in rows; within a row each is centred vertically (a caption
+        beside a taller button sits on its middle, not at its top)."""
+        rows: list[list[tuple[QLayoutItem, int]]] = [[]]
+        x = rect.x()
         for item in self._items:
             if item.isEmpty():
                 continue
-            hint = item.sizeHint()
-            if x > rect.x() and x + hint.width() > rect.right() + 1:
-                x, y = rect.x(), y + row_height + self._spacing
-                row_height = 0
+            width = item.sizeHint().width()
+            if x > rect.x() and x + width > rect.right() + 1:
+                rows.append([])
+                x = rect.x()
+            rows[-1].append((item, x))
+            x += width + self._spacing
+        y = rect.y()
+        for row in (r for r in rows if r):
+            height = max(item.sizeHint().height() for item, _x in row)
             if move:
-                item.setGeometry(QRect(QPoint(x, y), hint))
-            x += hint.width() + self._spacing
-            row_height = max(row_height, hint.height())
-        return y + row_height - rect.y()
+                for item, x in row:
+                    hint = item.sizeHint()
+                    item.setGeometry(QRect(QPoint(x, y + (height - hint.height()) // 2), hint))
+            y += height + self._spacing
+        return max(y - self._spacing - rect.y(), 0)

@@ -41,7 +41,10 @@ def time_region(plot, colour: str, alpha: int, z: float) -> pg.LinearRegionItem:
     """A hidden, draggable time span drawn in ``colour`` on ``plot``."""
     brush = QColor(colour)
     brush.setAlpha(alpha)
-    region = pg.LinearRegionItem(values=(0, 1), brush=brush, pen=pg.mkPen(colour, width=1))
+    hover = QColor(colour)
+    hover.setAlpha(min(255, alpha + 25))
+    region = pg.LinearRegionItem(values=(0, 1), brush=brush, pen=pg.mkPen(colour, width=1),
+                                 hoverBrush=hover, hoverPen=pg.mkPen(colour, width=3))
     region.setZValue(z)
     region.hide()
     plot.addItem(region)

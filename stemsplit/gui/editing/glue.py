@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from stemsplit.gui.common.names import display_name
 from stemsplit.gui.editing.apply import EditApplier
+from stemsplit.gui.editing.brush_ring import BrushRing
 from stemsplit.gui.editing.stroke_preview import StrokePreview
 from stemsplit.gui.editing.tools import BRUSH, LASSO, POINTER, RECTANGLE, TOOL_KEYS, EditToolBar
 from stemsplit.gui.spectrogram.viewbox import END, MOVE, START
@@ -48,10 +49,12 @@ class EditGlue(QObject):
         self.tools = EditToolBar()
         window.plot_box.insertWidget(0, self.tools)
         self.preview = StrokePreview(self.view.getPlotItem())
+        self.ring = BrushRing(self.view, lambda: self.tools.size.value())
         self.applier = EditApplier(window)
         self.pending_edits: list = []  # edits to replay on the next stems (an opened project)
         self.actions = self._build_menu()
         self.tools.toolChanged.connect(self._on_tool)
+        self.tools.size.valueChanged.connect(lambda _v: self.ring.update())
         self.view.vb.stroke.connect(self._on_stroke)
         self.strokeFinished.connect(self.apply_stroke)
         self.applier.changed.connect(self._on_changed)
@@ -191,6 +194,9 @@ class EditGlue(QObject):
 
     def _on_tool(self, tool: str) -> None:
         self.view.set_tool(tool)
+        self.ring.set_tool(tool)
+        # With an edit tool a drag inside the loop paints: the region must not take it.
+        self.view.loop.setMovable(tool == POINTER)
         self.preview.clear()
         self.actions["leave_tool"].setEnabled(tool != POINTER and not self.session.separating)
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox
 
+from stemsplit.gui.common.names import display_name
+
 
 def song_label(path) -> str:
     return Path(path).name if path else "this song"
@@ -91,7 +93,7 @@ class RunGlue(QObject):
             w.progress.start("Separating again — the current stems stay until it is done…")
         else:
             self.show_stems()
-            w.progress.start(f"Separating ({', '.join(s.stem_names)})…")
+            w.progress.start(f"Separating ({', '.join(map(display_name, s.stem_names))})…")
         w._update_state()
 
     def show_stems(self) -> None:
@@ -111,7 +113,8 @@ class RunGlue(QObject):
         w.progress.stop()
         if w.view.masks is not self.session.masks:  # a re-run: its stems replace the old
             self.show_stems()
-        w.statusBar().showMessage(f"Separated into {', '.join(stems.names)}.", 8000)
+        w.statusBar().showMessage(
+            f"Separated into {', '.join(map(display_name, stems.names))}.", 8000)
         w._update_state()
 
     def _clear_unfinished(self) -> None:

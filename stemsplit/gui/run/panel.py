@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stemsplit.gui.common.elided import ElidedCombo, ElidedLabel
 from stemsplit.gui.run.workers import ModelChoice
 
 RUNNING_TEXT = "Separating…"
@@ -56,12 +57,12 @@ class RunPanel(QFrame):
         self.open_button.setToolTip("Open a song (Ctrl+O) — or drop a file on the window")
         self.open_button.clicked.connect(self.openClicked)
         box.addWidget(self.open_button)
-        self.song = QLabel("No song loaded")
+        self.song = ElidedLabel("No song loaded")
         self.song.setObjectName("title")
         self.song.setMinimumWidth(160)
         box.addWidget(self.song, 1)
         box.addWidget(self._caption("Model"))
-        self.model = QComboBox()
+        self.model = ElidedCombo()
         # Long titles are elided in the box (the song name needs the room); the popup
         # list is wide enough to read them in full.
         self.model.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
@@ -70,6 +71,7 @@ class RunPanel(QFrame):
         self.model.addItem("Loading models…", "")
         self.model.setEnabled(False)
         self.model.activated.connect(lambda _i: self.modelChosen.emit(self.model.currentData()))
+        self.model.currentIndexChanged.connect(self._on_current)
         box.addWidget(self.model)
         box.addWidget(self._caption("Device"))
         self.device = QComboBox()
@@ -105,14 +107,30 @@ class RunPanel(QFrame):
         label.setObjectName("muted")
         return label
 
+    @staticmethod
+    def describe_model(m: ModelChoice) -> str:
+        """A model's tooltip; the window puts stems, speed and licence here (models.hints)."""
+        return f"{m.title}\n{m.licence}"
+
     def set_models(self, models: list[ModelChoice], current: str) -> None:
         self.model.clear()
         for m in models:
             title = m.title if m.installed else f"{m.title} (not installed)"
             self.model.addItem(title, m.name)
-            self.model.setItemData(self.model.count() - 1, f"{m.title}\n{m.licence}", 3)
+        self.refresh_tooltips(models)
         self.model.setCurrentIndex(max(self.model.findData(current), 0))
         self.model.setEnabled(bool(models))
+
+    def refresh_tooltips(self, models: list[ModelChoice]) -> None:
+        """Each entry's tooltip, and the box's own for the model shown (a run measured it)."""
+        for m in models:
+            index = self.model.findData(m.name)
+            if index >= 0:
+                self.model.setItemData(index, self.describe_model(m), Qt.ToolTipRole)
+        self._on_current()
+
+    def _on_current(self, *_args) -> None:
+        self.model.setToolTip(self.model.currentData(Qt.ToolTipRole) or "")
 
     def set_devices(self, devices: list[str], current: str) -> None:
         self.device.clear()
