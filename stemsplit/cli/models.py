@@ -26,7 +26,8 @@ def add_models_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
                     "files), check its SHA-256 and convert it. Offline, download the files "
                     "elsewhere and pass them with --from. Models whose weights come with "
                     "licence terms (HT-Demucs: research use only) ask you to accept them "
-                    "first.")
+                    "first. Your own RoFormer checkpoint installs under a name you choose: "
+                    "'models install my-vocals --from my.ckpt my.yaml'.")
     install.add_argument("name", nargs="?", default=None,
                          help="model name, e.g. 4stems or htdemucs; for your own RoFormer "
                               "checkpoint, the name to give it")
@@ -160,7 +161,6 @@ def _downloadable(name: str):
 def _list(out: TextIO) -> int:
     from stemsplit.core.models import licences
     from stemsplit.core.models.registry import list_models
-
     from stemsplit.core.models.roformer.custom import LICENCE as own_licence
 
     pending: list[str] = []

@@ -63,7 +63,8 @@ def test_install_list_separate_ensemble_remove(tmp_path, demo_audio, stereo):
     song, out = tmp_path / "song.wav", tmp_path / "stems"
     sf.write(song, mix.T, 44100, subtype="FLOAT")
     assert main(["separate", str(song), "--model", "my-vox", "--device", "cpu",
-                 "--precision", "fp32", "-o", str(out), "--format", "wav", "--bit-depth", "32f", "--quiet"]) == 0
+                 "--precision", "fp32", "-o", str(out), "--format", "wav", "--bit-depth", "32f",
+                 "--quiet"]) == 0
     files = sorted(p.name for p in out.rglob("*.wav"))
     assert len(files) == 2 and any("vocals" in f for f in files), files
     stems = {s: sf.read(next(out.rglob(f"*{s}*.wav")), always_2d=True, dtype="float32")[0].T
