@@ -84,6 +84,7 @@ def test_install_list_separate_ensemble_remove(tmp_path, demo_audio, stereo):
     assert result.names[0] == "vocals"
     assert np.abs(result.mix() - audio).max() < 1e-5
 
+    assert cli("path", "my-vox") == (0, f"{model_store.model_dir('my-vox')}\n")
     # the name is now taken by the user's model; a reinstall replaces it
     code, text = cli("install", "--name", "my-vox", "--from", str(ckpt), "--config", str(yaml))
     assert code == 0, text
@@ -116,6 +117,11 @@ def test_bad_configs_and_names_are_refused_in_one_sentence(tmp_path):
         assert code != 0 and message in out, (label, out)
         assert out.startswith("error: ") and "Traceback" not in out and out.count("\n") == 1
         assert not model_store.model_dir("my-bad").exists(), label
+
+    huge = tmp_path / "huge.yaml"
+    huge.write_text(small_yaml(arch="bs", stereo=False) + "#" * (2 << 20))
+    code, out = cli("install", "my-bad", "--from", str(ckpt), str(huge))
+    assert code != 0 and "too large for a model config" in out
 
     # weights that do not fit the config (a stereo YAML for a mono network)
     stereo_yaml = tmp_path / "stereo.yaml"
