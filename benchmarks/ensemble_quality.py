@@ -2,8 +2,12 @@
 
 Members are the models installable here without a network: the built-in 2stems
 and Spleeter's 2stems-16kHz configuration of the same weights (HT-Demucs and
-the RoFormers cannot be downloaded on this machine). Prints SDR (whole excerpt,
-dB) of vocals and accompaniment for each member and each ensemble method.
+the RoFormers cannot be downloaded on this machine; the classic separators share
+no stem with them). Prints SDR (whole excerpt, dB) of vocals and accompaniment
+for each member and each ensemble method. The BSS Eval medians of the same
+comparison come from ``stemsplit evaluate`` (README, and
+``tests/cli/test_ensemble_evaluate.py``, which holds the ensembles to within
+0.01 dB of the better member).
 
     .venv/bin/python benchmarks/ensemble_quality.py
 """

@@ -1,4 +1,5 @@
-"""`stemsplit models list | install NAME [--from FILE] | remove NAME | path [NAME]`."""
+"""`stemsplit models list | install NAME [--from FILE...] [--config YAML] | remove NAME |
+path [NAME] | ensemble ...`."""
 
 from __future__ import annotations
 
@@ -25,13 +26,23 @@ def add_models_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
                     "files), check its SHA-256 and convert it. Offline, download the files "
                     "elsewhere and pass them with --from. Models whose weights come with "
                     "licence terms (HT-Demucs: research use only) ask you to accept them "
-                    "first.")
-    install.add_argument("name", help="model name, e.g. 4stems or htdemucs")
+                    "first. Your own RoFormer checkpoint installs under a name you choose: "
+                    "'models install my-vocals --from my.ckpt my.yaml'.")
+    install.add_argument("name", nargs="?", default=None,
+                         help="model name, e.g. 4stems or htdemucs; for your own RoFormer "
+                              "checkpoint, the name to give it")
+    install.add_argument("--name", dest="own_name", default=None, metavar="NAME",
+                         help="the name to install your own RoFormer checkpoint under "
+                              "(instead of the positional NAME)")
     install.add_argument("--from", dest="source", type=Path, default=None, nargs="+",
                          metavar="FILE_OR_FOLDER",
                          help="install from an archive (NAME.tar.gz) or demucs .th file "
                               "downloaded elsewhere; for htdemucs_ft, the folder with its "
-                              "four .th files; for a RoFormer, its .ckpt and .yaml")
+                              "four .th files; for a RoFormer, its .ckpt and .yaml. A "
+                              ".ckpt and .yaml under a name stemsplit does not know "
+                              "install your own RoFormer under that name")
+    install.add_argument("--config", dest="config", type=Path, default=None, metavar="YAML",
+                         help="a RoFormer checkpoint's .yaml config (or pass it in --from)")
     install.add_argument("--accept-licence", "--accept-license", dest="accept_licence",
                          action="store_true",
                          help="accept the model's licence terms (shown by 'models list') "
@@ -68,12 +79,73 @@ def run_models(args: argparse.Namespace, out: TextIO | None = None,
         if args.action == "ensemble":
             return _ensemble(args.verb, args.name, args.spec, out)
         if args.action == "install":
-            return _install(args.name, args.source, out, err,
-                            getattr(args, "accept_licence", False))
+            name, source = _install_args(args)
+            if _is_own(name, source):
+                return _install_own(name, source, out, err)
+            return _install(name, source, out, err, getattr(args, "accept_licence", False))
         return _remove(args.name, out)
     except StemsplitError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_FAILED
+
+
+def _install_args(args: argparse.Namespace) -> tuple[str, list[Path] | None]:
+    from stemsplit.core.errors import ModelError
+
+    own = getattr(args, "own_name", None)
+    if args.name is not None and own is not None and own != args.name:
+        raise ModelError("give the model's name once: NAME or --name NAME")
+    name = args.name or own
+    if name is None:
+        raise ModelError("say which model to install, e.g. 'models install htdemucs', or "
+                         "name your own RoFormer: 'models install --name NAME --from "
+                         "CKPT --config YAML'")
+    source = list(args.source) if args.source else None
+    config = getattr(args, "config", None)
+    if config is not None:
+        source = [*(source or []), config]
+    return name, source
+
+
+def _is_own(name: str, source: list[Path] | None) -> bool:
+    """Whether this install is of the user's own RoFormer (a name stemsplit does not know,
+    or one the user gave their own checkpoint before)."""
+    from stemsplit.core.errors import ModelError
+    from stemsplit.core.models.registry import get_model
+
+    try:
+        info = get_model(name)
+    except ModelError:
+        if source is None:
+            raise ModelError(f"unknown model {name!r} (see 'stemsplit models list'); to "
+                             f"install your own RoFormer checkpoint as {name}, pass its "
+                             "files: --from CKPT YAML") from None
+        return True
+    from stemsplit.core.models.roformer import custom
+
+    return info.family == "roformer" and info.licence == custom.LICENCE
+
+
+def _install_own(name: str, source: list[Path] | None, out: TextIO, err: TextIO) -> int:
+    from stemsplit.core.models import install as model_install
+    from stemsplit.core.models.registry import get_model
+    from stemsplit.core.models.roformer import custom
+
+    line = _DownloadLine(err)
+    try:
+        folder = model_install.install_own_roformer(name, source or [], progress=line.update)
+    except KeyboardInterrupt as exc:
+        from stemsplit.cli.signals import describe, exit_code
+
+        line.finish()
+        print(f"{describe(exc)}; nothing was installed", file=err)
+        return exit_code(exc)
+    finally:
+        line.finish()
+    info = get_model(name)
+    print(f"installed {name} in {folder}: {info.title}, separating "
+          f"{', '.join(info.stems)}; {custom.LICENCE}", file=out)
+    return EXIT_OK
 
 
 def _downloadable(name: str):
@@ -89,6 +161,7 @@ def _downloadable(name: str):
 def _list(out: TextIO) -> int:
     from stemsplit.core.models import licences
     from stemsplit.core.models.registry import list_models
+    from stemsplit.core.models.roformer.custom import LICENCE as own_licence
 
     pending: list[str] = []
     models = list_models()
@@ -98,6 +171,8 @@ def _list(out: TextIO) -> int:
             status = "trained"
         elif info.family == "ensemble":
             status = "ensemble" + ("" if info.is_installed() else " (a model is missing)")
+        elif info.licence == own_licence:
+            status = "installed (your own checkpoint)"
         elif info.archive is None:
             status = "built in"
         elif info.is_installed():
@@ -108,6 +183,8 @@ def _list(out: TextIO) -> int:
         print(f"{info.name:{width}} {', '.join(info.stems):40} {status}", file=out)
         if info.summary is not None:
             print(f"{'':{width}} {info.summary}", file=out)
+        if info.licence == own_licence:
+            print(f"{'':{width}} {info.title}; {own_licence}", file=out)
         if info.licence_key is not None:
             accepted = licences.is_accepted(info.licence_key)
             state = "accepted" if accepted else "to accept before downloading: --accept-licence"

@@ -12,7 +12,7 @@ from stemsplit.core.models.roformer import pretrained, store
 from stemsplit.gui.models.download_dialog import ModelDownloadDialog
 from tests.core.models.roformer._small import reference_and_weights, small_config, small_yaml
 
-NAME = "mel-roformer-kim"
+NAME = "mel-roformer-viperx-1143"  # no published SHA-256: a test file can install
 
 
 def test_terms_first_then_install_from_ckpt_and_yaml(qtbot, tmp_path):

@@ -39,6 +39,10 @@ def install(name: str, source: Path | Sequence[Path] | None = None, progress=Non
         LicenceNotAccepted: the terms still need accepting.
         DownloadError, ModelError, Cancelled: nothing is installed.
     """
+    from stemsplit.core.models.roformer import custom
+
+    if name not in builtin_names() and custom.is_custom(name):  # a reinstall of the user's own
+        return install_own_roformer(name, _as_list(source), progress, cancel)
     info = _downloadable(name)
     if accept_licence and info.licence_key is not None:
         licences.accept(info.licence_key)
@@ -59,12 +63,43 @@ def install(name: str, source: Path | Sequence[Path] | None = None, progress=Non
     return model_store.install(info.archive, source=source, progress=progress, cancel=cancel)
 
 
+def _as_list(source: Path | Sequence[Path] | None) -> list[Path]:
+    if source is None:
+        raise ModelError("your own RoFormer is installed from its .ckpt and .yaml: pass both")
+    return [Path(p) for p in source] if isinstance(source, (list, tuple)) else [Path(source)]
+
+
+def taken_names() -> set[str]:
+    """Names a user's own model may not take: stemsplit's, trained models', presets'."""
+    from stemsplit.core.models.ensemble import spec as ensemble_spec
+    from stemsplit.core.models.spleeter import trained
+
+    names = builtin_names() | set(ensemble_spec.presets())
+    return names | {m.name for m in trained.discover(skip=set())}
+
+
+def install_own_roformer(name: str, source: Path | Sequence[Path], progress=None,
+                         cancel: threading.Event | None = None) -> Path:
+    """Install the user's RoFormer checkpoint and its YAML as model ``name``
+    (``roformer.custom``); a model of that name that is the user's own is replaced.
+
+    Raises:
+        ModelError, Cancelled: nothing is installed.
+    """
+    from stemsplit.core.models.roformer import custom
+
+    return custom.install(name, _as_list(source), taken_names(), progress, cancel)
+
+
 def remove(name: str) -> bool:
-    """Delete an installed or trained model; True if anything was there."""
+    """Delete an installed, trained or own model; True if anything was there."""
+    from stemsplit.core.models.roformer import custom
     from stemsplit.core.models.spleeter import trained
 
     if name not in builtin_names() and trained.model_folder(name).is_dir():
         return trained.remove(name)
+    if name not in builtin_names() and custom.is_custom(name):
+        return custom.remove(name)
     info = _downloadable(name)
     if info.family == "htdemucs":
         from stemsplit.core.models.htdemucs import store

@@ -16,6 +16,7 @@ from stemsplit.core.models.ensemble import catalogue as ensemble_catalogue
 from stemsplit.core.models.htdemucs import catalogue as htdemucs_catalogue
 from stemsplit.core.models.info import ModelInfo
 from stemsplit.core.models.roformer import catalogue as roformer_catalogue
+from stemsplit.core.models.roformer import custom as roformer_custom
 from stemsplit.core.models.spleeter import catalogue as spleeter_catalogue
 from stemsplit.core.models.spleeter import trained as spleeter_trained
 
@@ -49,6 +50,9 @@ def get_model(name: str) -> ModelInfo:
     trained = {m.name: m for m in _trained()}
     if name in trained:
         return trained[name]
+    own = roformer_custom.lookup(name)  # the user's own RoFormer checkpoint
+    if own is not None:
+        return own
     ensemble = ensemble_catalogue.lookup(name, get_model)  # "A+B" or a saved preset
     if ensemble is not None:
         return ensemble
@@ -57,8 +61,11 @@ def get_model(name: str) -> ModelInfo:
 
 
 def list_models() -> list[ModelInfo]:
-    """Every model, the user's trained ones, then one entry per saved ensemble preset."""
-    return [*_MODELS.values(), *_trained(), *ensemble_catalogue.preset_models(get_model)]
+    """Every model, the user's trained ones and own RoFormers, then one entry per saved
+    ensemble preset."""
+    trained = _trained()
+    own = roformer_custom.discover(skip={*_MODELS, *(m.name for m in trained)})
+    return [*_MODELS.values(), *trained, *own, *ensemble_catalogue.preset_models(get_model)]
 
 
 def builtin_names() -> set[str]:

@@ -19,8 +19,9 @@ import numpy as np
 import soxr
 import torch
 
-from stemsplit.core.engine.device import configure_cpu_threads, is_out_of_memory, resolve_device
+from stemsplit.core.engine.device import configure_cpu_threads, resolve_device
 from stemsplit.core.engine.display_masks import DisplayMasks
+from stemsplit.core.engine.oom import with_cpu_fallback
 from stemsplit.core.engine.precision import Precision, resolve_precision
 from stemsplit.core.engine.separator import (
     RESAMPLE_QUALITY,
@@ -73,20 +74,13 @@ class HTDemucsSeparator(Separator):
         """One segment through one model: ``(1, C, L)`` CPU in, ``(1, S, C, L)`` CPU out."""
         if cancel is not None and cancel.is_set():
             raise Cancelled()
-        while True:
-            try:
-                with torch.inference_mode():
-                    return self.bag.models[member](x.to(self.device)).float().cpu()
-            except (RuntimeError, MemoryError) as exc:
-                if not is_out_of_memory(exc) and not isinstance(exc, MemoryError):
-                    raise
-                if self.device.type == "cuda":
-                    torch.cuda.empty_cache()
-                if self.device.type == "cpu":
-                    raise StemsplitError("out of memory, even on the CPU; try a shorter "
-                                         "segment") from exc
-                self._place(torch.device("cpu"), fallback=True)  # retry this segment on the CPU
-                configure_cpu_threads()
+        def call() -> torch.Tensor:
+            with torch.inference_mode():
+                return self.bag.models[member](x.to(self.device)).float().cpu()
+
+        return with_cpu_fallback(  # retry this segment on the CPU
+            call, lambda: self.device, lambda: self._place(torch.device("cpu"), fallback=True),
+            "out of memory, even on the CPU; try a shorter segment")
 
     def _iter_stems(self, audio: np.ndarray, sample_rate: int,
                     cancel: threading.Event | None = None) -> Iterator[Progress]:

@@ -30,7 +30,8 @@ def _roformer(model: pretrained.Pretrained) -> ModelInfo:
         name=model.name, title=title, stems=model.stems, load_weights=load,
         is_installed=installed, licence=f"{model.author}'s weights: {pretrained.NO_LICENCE}",
         archive=model.name, family="roformer", licence_terms=model.terms,
-        licence_key=model.licence_key)
+        licence_key=model.licence_key,
+        download_mb=None if model.size is None else round(model.size / 1e6))
 
 
 MODELS = tuple(_roformer(m) for m in pretrained.PRETRAINED.values())

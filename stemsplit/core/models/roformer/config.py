@@ -24,6 +24,7 @@ import yaml
 
 from stemsplit.core.errors import ModelError
 
+MAX_YAML_BYTES = 1 << 20  # the published configs are a few KB
 BS = "bs_roformer"
 MEL = "mel_band_roformer"
 
@@ -139,6 +140,9 @@ def read_yaml(path: Path) -> RoformerConfig:
         ModelError: unreadable, not a RoFormer config, or one stemsplit cannot run.
     """
     try:
+        if Path(path).stat().st_size > MAX_YAML_BYTES:
+            raise ModelError(f"{Path(path).name} is too large for a model config "
+                             f"(over {MAX_YAML_BYTES >> 10} KB); it is not a RoFormer config")
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"cannot read the config {path}: {exc}") from exc

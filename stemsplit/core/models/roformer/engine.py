@@ -20,13 +20,10 @@ import soxr
 import torch
 
 from stemsplit.core.engine.chunking import crossfade_weights, plan_chunks
-from stemsplit.core.engine.device import (
-    autocast_dtype,
-    configure_cpu_threads,
-    is_out_of_memory,
-    resolve_device,
-)
+from stemsplit.core.engine.device import configure_cpu_threads, resolve_device
 from stemsplit.core.engine.display_masks import DisplayMasks
+from stemsplit.core.engine.oom import with_cpu_fallback
+from stemsplit.core.engine.precision import Precision, resolve_precision
 from stemsplit.core.engine.separator import (
     RESAMPLE_QUALITY,
     BackToSource,
@@ -64,32 +61,29 @@ class RoformerSeparator(Separator):
         self.net = stored.build()
         self._place(self.device)
 
-    def _place(self, device: torch.device) -> None:
+    def _place(self, device: torch.device, fallback: bool = False) -> None:
         self.device = device
         self.net.to(device)
-        dtype = autocast_dtype(device, self.options.precision)
-        self.autocast = None if dtype is None else (device.type, dtype)
+        # fp16 asked for the GPU does not carry over to the CPU fallback: "auto" there
+        choice = "auto" if fallback and self.options.precision == "fp16" else \
+            self.options.precision
+        self.precision: Precision = resolve_precision(choice, device)
+        self.autocast = (device.type, self.precision.dtype) if self.precision.reduced else None
 
     def _forward(self, chunk: np.ndarray, cancel: threading.Event | None) -> np.ndarray:
         """``(B, C, L)`` model-rate chunk -> ``(B, S_net, C, L)``, on the device, CPU out."""
         if cancel is not None and cancel.is_set():
             raise Cancelled()
         x = torch.from_numpy(np.ascontiguousarray(chunk))
-        while True:
-            try:
-                ctx = None if self.autocast is None else torch.autocast(
-                    self.autocast[0], dtype=self.autocast[1])
-                with torch.inference_mode():
-                    return separate_chunk(self.net, x.to(self.device), ctx).float().cpu().numpy()
-            except (RuntimeError, MemoryError) as exc:
-                if not is_out_of_memory(exc) and not isinstance(exc, MemoryError):
-                    raise
-                if self.device.type == "cuda":
-                    torch.cuda.empty_cache()
-                if self.device.type == "cpu":
-                    raise StemsplitError("out of memory, even on the CPU") from exc
-                self._place(torch.device("cpu"))  # retry this chunk on the CPU
-                configure_cpu_threads()
+
+        def call() -> np.ndarray:
+            ctx = None if self.autocast is None else torch.autocast(
+                self.autocast[0], dtype=self.autocast[1])
+            with torch.inference_mode():
+                return separate_chunk(self.net, x.to(self.device), ctx).float().cpu().numpy()
+
+        return with_cpu_fallback(call, lambda: self.device,
+                                 lambda: self._place(torch.device("cpu"), fallback=True))
 
     def _model_audio(self, source: np.ndarray, sample_rate: int) -> np.ndarray:
         """``(C_model_or_2, n)`` at the model's rate: stereo for a stereo model."""

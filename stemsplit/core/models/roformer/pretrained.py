@@ -2,11 +2,13 @@
 
 Names, URLs and figures are the ones UVR and python-audio-separator use (their
 checkpoints are hosted on UVR's public model repository, their configs beside
-them). None of these files publishes a SHA-256, and stemsplit could not fetch
-them to compute one, so ``sha256`` is None: the first verified download (the
-file must load as a state dict of tensors and fit its config) pins its SHA-256
-in the model folder, and a reinstall must match it. Where a SHA-256 becomes
-known, put it here and every download is checked against it.
+them). Neither host publishes a SHA-256 next to the file (GitHub release assets
+and raw files carry none; Hugging Face shows the LFS SHA-256 on the file's page).
+Where public sources state a checkpoint's SHA-256 and size in full, independently
+and in agreement, they are pinned here with the sources named, and every
+download or file is checked against them. For the others ``sha256`` is None: the
+first verified install (the file must load as a state dict of tensors and fit
+its config) pins its SHA-256 in the model folder, and a reinstall must match it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 UVR_MODELS = "https://github.com/TRvlvr/model_repo/releases/download/all_public_uvr_models/"
 UVR_CONFIGS = ("https://raw.githubusercontent.com/TRvlvr/application_data/main/"
                "mdx_model_data/mdx_c_configs/")
+KIM_REPO = "https://huggingface.co/KimberleyJSN/melbandroformer"
+KIM_REVISION = "ac9b0614ab3cd7f77219e18ba494dfd93956c348"  # the revision whose SHA-256 is pinned
 URL_ENV = "STEMSPLIT_ROFORMER_URL"  # one base URL for every file (a mirror, or a test server)
 
 NO_LICENCE = "the author states no licence; personal use at your own risk"
@@ -34,6 +38,7 @@ class Pretrained:
         author: who trained it.
         terms: the licence terms shown before the first download.
         sha256: the checkpoint's SHA-256, or None where none is published.
+        size: the checkpoint's size in bytes, where known (shown before downloading).
         score: the vocals SDR its publishers report, for the model box.
     """
 
@@ -47,6 +52,7 @@ class Pretrained:
     author: str
     terms: str
     sha256: str | None = None
+    size: int | None = None
     score: str = ""
 
     @property
@@ -54,16 +60,24 @@ class Pretrained:
         return f"roformer-{self.name}"
 
 
-def _uvr(name: str, title: str, stem: str, author: str, score: str) -> Pretrained:
+def _uvr(name: str, title: str, stem: str, author: str, score: str,
+         sha256: str | None = None, size: int | None = None) -> Pretrained:
     return Pretrained(name, title, f"{stem}.ckpt", f"{stem}.yaml", UVR_MODELS + f"{stem}.ckpt",
                       UVR_CONFIGS + f"{stem}.yaml", ("vocals", "other"), author,
                       f"{title}, trained by {author}, from UVR's public model repository "
-                      f"({UVR_MODELS}). {NO_LICENCE[0].upper()}{NO_LICENCE[1:]}.", score=score)
+                      f"({UVR_MODELS}). {NO_LICENCE[0].upper()}{NO_LICENCE[1:]}.",
+                      sha256=sha256, size=size, score=score)
 
 
 PRETRAINED: dict[str, Pretrained] = {p.name: p for p in (
+    # SHA-256 and size as stated in full by several unrelated public projects that pin
+    # this UVR release asset (GitHub code search, 2026-12: the Kaor app's UVR downloader,
+    # UVR_EXPECTED_SHA256 / UVR_EXPECTED_SIZE; a BS-RoFormer model card giving URL, size
+    # and SHA256; an audio-separator provenance record, weights_sha256), all agreeing.
     _uvr("bs-roformer-viperx-1297", "BS-RoFormer vocals (viperx, ep 317)",
-         "model_bs_roformer_ep_317_sdr_12.9755", "viperx", "SDR 12.97 (author's validation)"),
+         "model_bs_roformer_ep_317_sdr_12.9755", "viperx", "SDR 12.97 (author's validation)",
+         sha256="5b84f37e8d444c8cb30c79d77f613a41c05868ff9c9ac6c7049c00aefae115aa",
+         size=639_331_213),
     _uvr("bs-roformer-viperx-1296", "BS-RoFormer vocals (viperx, ep 368)",
          "model_bs_roformer_ep_368_sdr_12.9628", "viperx", "SDR 12.96 (author's validation)"),
     _uvr("mel-roformer-viperx-1143", "Mel-Band RoFormer vocals (viperx, ep 3005)",
@@ -72,7 +86,7 @@ PRETRAINED: dict[str, Pretrained] = {p.name: p for p in (
     Pretrained(
         "mel-roformer-kim", "Mel-Band RoFormer vocals (Kimberley Jensen)",
         "MelBandRoformer.ckpt", "config_vocals_mel_band_roformer_kj.yaml",
-        "https://huggingface.co/KimberleyJSN/melbandroformer/resolve/main/MelBandRoformer.ckpt",
+        f"{KIM_REPO}/resolve/{KIM_REVISION}/MelBandRoformer.ckpt",
         "https://raw.githubusercontent.com/ZFTurbo/Music-Source-Separation-Training/main/"
         "configs/KimberleyJensen/config_vocals_mel_band_roformer_kj.yaml",
         ("vocals", "other"), "Kimberley Jensen",
@@ -80,7 +94,13 @@ PRETRAINED: dict[str, Pretrained] = {p.name: p for p in (
         "(KimberleyJSN/melbandroformer); its config comes from ZFTurbo's "
         "Music-Source-Separation-Training. stemsplit could not confirm any licence for these "
         "weights: treat them as if the author states no licence; personal use at your own "
-        "risk.", score="vocals SDR 10.98 on MVSep's multisong benchmark"),
+        "risk.",
+        # Hugging Face's LFS SHA-256 of the file at the revision in the URL, as stated in
+        # full with its size by public projects that pin it (mchosc/remiqora's RoFormer
+        # setup: CHECKPOINT_SHA256, CHECKPOINT_SIZE, MODEL_REVISION; another project's
+        # notes record the Hugging Face value agreeing with their own computation).
+        sha256="87201f4d31afb5bc79993230fc49446918425574db48c01c405e44f365c7559e",
+        size=913_106_900, score="vocals SDR 10.98 on MVSep's multisong benchmark"),
 )}
 
 

@@ -172,8 +172,9 @@ def install(name: str, source: Path | Sequence[Path] | None = None,
     if expected is not None and digest != expected:
         if downloaded:
             ckpt.unlink(missing_ok=True)  # a bad file is never resumed
-        raise ModelError(f"{ckpt.name} is damaged or not the {name} checkpoint installed "
-                         f"before (SHA-256 {digest[:12]}..., expected {expected[:12]}...); "
+        which = "published" if model.sha256 else "installed before"
+        raise ModelError(f"{ckpt.name} is damaged or not the {name} checkpoint {which} "
+                         f"(SHA-256 {digest[:12]}..., expected {expected[:12]}...); "
                          "nothing was installed.")
     if cancel is not None and cancel.is_set():
         raise Cancelled("install cancelled")

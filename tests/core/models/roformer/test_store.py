@@ -26,7 +26,7 @@ from stemsplit.core.models.roformer.spec import separate_chunk
 from tests._model_archives import ServerState, archive_server
 from tests.core.models.roformer._small import reference_and_weights, small_config, small_yaml
 
-NAME = "bs-roformer-viperx-1297"
+NAME = "bs-roformer-viperx-1296"  # no published SHA-256: pinned on first install
 MODEL = pretrained.get(NAME)
 
 
@@ -100,7 +100,7 @@ def test_install_from_file_wrapped_lightning_style_and_pin_mismatch(tmp_path, we
     assert store.is_installed(NAME)
     other = reference_and_weights(small_config(arch="bs", chunk_frames=40), seed=6)[1]
     ckpt.write_bytes(_ckpt_bytes(other.state))
-    with pytest.raises(ModelError, match="not the bs-roformer-viperx-1297 checkpoint "
+    with pytest.raises(ModelError, match="not the bs-roformer-viperx-1296 checkpoint "
                                          "installed before"):
         model_install.install(NAME, source=[ckpt, yaml])
     with pytest.raises(ModelError, match="two files"):
@@ -128,3 +128,17 @@ def test_pickle_code_never_runs_and_misfits_are_refused(tmp_path, monkeypatch, w
     with pytest.raises(ModelError, match="does not fit the network"):
         model_install.install(NAME, source=[wrong, yaml])
     assert not store.is_installed(NAME)
+
+
+@pytest.mark.parametrize("name", ["bs-roformer-viperx-1297", "mel-roformer-kim"])
+def test_a_published_sha256_refuses_any_other_file(tmp_path, weights, name):
+    model = pretrained.get(name)
+    assert store.pinned_sha256(name) == model.sha256 and len(model.sha256) == 64
+    assert get_model(name).download_mb == round(model.size / 1e6)
+    licences.accept(model.licence_key)
+    ckpt, yaml = tmp_path / model.ckpt, tmp_path / model.yaml
+    ckpt.write_bytes(_ckpt_bytes(weights.state))  # the right layout, not the published file
+    yaml.write_text(small_yaml("bs", chunk_frames=40))
+    with pytest.raises(ModelError, match=f"damaged or not the {name} checkpoint published"):
+        model_install.install(name, source=[ckpt, yaml])
+    assert not store.is_installed(name)
