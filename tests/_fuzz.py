@@ -16,8 +16,9 @@ DEFAULT_EXAMPLES = 200
 PER_EXAMPLE_S = 10.0   # one damaged file read (and its edits replayed) within this
 
 
-def examples() -> int:
-    return int(os.environ.get("STEMSPLIT_FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
+def examples(default: int = DEFAULT_EXAMPLES) -> int:
+    """Examples per reader: ``STEMSPLIT_FUZZ_EXAMPLES``, else ``default``."""
+    return int(os.environ.get("STEMSPLIT_FUZZ_EXAMPLES") or default)
 
 
 def child_timeout(n: int) -> float:

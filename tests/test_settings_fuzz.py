@@ -12,10 +12,11 @@ from tests._bounded import run_bounded
 from tests._fuzz import child_timeout, examples
 
 SETUP = """
-import json, signal, sys, tempfile, time
+import json, sys, tempfile
 from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 from stemsplit.settings import SCHEMA, Settings
+from tests._bounded import time_bound
 from tests._fuzz import PER_EXAMPLE_S, mutate, nasty_values, replaced, to_json
 
 GOOD = {"gui.geometry": "01d9d0cb00030000", "gui.model": "4stems", "gui.device": "cpu",
@@ -29,14 +30,6 @@ tmp = Path(tempfile.mkdtemp())
 """
 
 BODY = """
-class Slow(BaseException):
-    pass
-
-def _alarm(*_):
-    raise Slow()
-
-signal.signal(signal.SIGALRM, _alarm)
-
 keys = st.sampled_from(sorted(GOOD))
 mutations = st.one_of(
     st.tuples(st.just("bytes"), st.lists(st.tuples(st.integers(0, 2**32), st.integers(1, 255)),
@@ -71,18 +64,13 @@ def fuzz(m):
     for old in tmp.iterdir():
         old.unlink()
     path.write_bytes(build(m))
-    t0 = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, PER_EXAMPLE_S)
-    try:
+    with time_bound(PER_EXAMPLE_S):
         s = Settings(path)
         for key, spec in SCHEMA.items():
             value = s.get(key)
             assert value == spec.default or spec.check(value) == value, (key, value)
         s.set("gui.scale", "log")
         assert Settings(path).get("gui.scale") == "log"
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-    assert time.monotonic() - t0 < PER_EXAMPLE_S
 
 
 fuzz()

@@ -120,13 +120,21 @@ def span_spectra(arrays: list[np.ndarray], grid: EditGrid, ja: int, jb: int) -> 
     n = arrays[0].shape[-1]
     start = ja * grid.hop - grid.n_fft // 2
     size = (jb - ja - 1) * grid.hop + grid.n_fft
-    seg = np.zeros((len(arrays), arrays[0].shape[0], size), np.float32)
-    a, b = max(0, start), min(n, start + size)
-    if b > a:
+    window = _window(grid.n_fft)
+    frames = torch.empty((len(arrays), arrays[0].shape[0], jb - ja, grid.n_fft))
+    if start >= 0 and start + size <= n:
+        # Inside the song the frames are windowed straight from the stems (no padded copy).
         for i, x in enumerate(arrays):
-            seg[i, :, a - start: b - start] = x[:, a:b]
-    frames = torch.from_numpy(seg).unfold(-1, grid.n_fft, grid.hop)
-    return torch.fft.rfft(frames * _window(grid.n_fft), dim=-1)
+            seg = torch.from_numpy(x[:, start: start + size])
+            torch.mul(seg.unfold(-1, grid.n_fft, grid.hop), window, out=frames[i])
+    else:
+        seg = np.zeros((len(arrays), arrays[0].shape[0], size), np.float32)
+        a, b = max(0, start), min(n, start + size)
+        if b > a:
+            for i, x in enumerate(arrays):
+                seg[i, :, a - start: b - start] = x[:, a:b]
+        torch.mul(torch.from_numpy(seg).unfold(-1, grid.n_fft, grid.hop), window, out=frames)
+    return torch.fft.rfft(frames, dim=-1)
 
 
 def overlap_add(spec: torch.Tensor, grid: EditGrid, ja: int, jb: int) -> np.ndarray:
@@ -139,17 +147,37 @@ def overlap_add(spec: torch.Tensor, grid: EditGrid, ja: int, jb: int) -> np.ndar
         ``(..., (F - 1) * hop + n_fft)`` float32 from song sample ``ja * hop - n_fft/2``,
         divided by the squared-window sum of *all* the song's frames, as ``dsp.istft``.
     """
-    frames = torch.fft.irfft(spec, n=grid.n_fft, dim=-1) * _window(grid.n_fft)
+    frames = torch.fft.irfft(spec, n=grid.n_fft, dim=-1)
+    frames *= _window(grid.n_fft)
     out = _ola(frames, grid.hop)
     # The envelope counts every song frame over these samples, incl. neighbours of the span.
     reach = grid.n_fft // grid.hop - 1
     ea, eb = max(0, ja - reach), min(grid.frames, jb + reach)
+    if ea == ja - reach and eb == jb + reach:
+        # Away from the song's ends every hop of it is the same: divide hop by hop.
+        steady = _steady_envelope(grid.n_fft, grid.hop)
+        blocks = out.view(*out.shape[:-1], -1, grid.hop)
+        blocks /= steady
+        return out.numpy()
     env = _ola(_window(grid.n_fft).square().expand(eb - ea, grid.n_fft), grid.hop)
     off = (ja - ea) * grid.hop
     env = env[off: off + out.shape[-1]]
     if env.shape[-1] < out.shape[-1]:  # the span's tail lies past the last frame's reach
         env = torch.nn.functional.pad(env, (0, out.shape[-1] - env.shape[-1]))
     return (out / env.clamp_min(1e-10)).numpy()
+
+
+_STEADY: dict[tuple[int, int], torch.Tensor] = {}
+
+
+def _steady_envelope(n_fft: int, hop: int) -> torch.Tensor:
+    """``(hop,)``: the squared-window sum over a hop that every frame around covers,
+    summed as ``overlap_add`` sums it (the same floats)."""
+    if (n_fft, hop) not in _STEADY:
+        parts = n_fft // hop
+        env = _ola(_window(n_fft).square().expand(2 * parts - 1, n_fft), hop)
+        _STEADY[n_fft, hop] = env[(parts - 1) * hop: parts * hop].clamp_min(1e-10).clone()
+    return _STEADY[n_fft, hop]
 
 
 def _ola(frames: torch.Tensor, hop: int) -> torch.Tensor:
@@ -233,6 +261,29 @@ def _give_out(spec: torch.Tensor, k: int, others: list[int], c: torch.Tensor) ->
     return delta
 
 
+def stems_read(edit: Edit, k: int, count: int) -> list[int]:
+    """The stems whose spectra an edit needs. Of two, assign reads only the other one
+    and remove (or scale down) only its own: the other's share of what moves is all of it."""
+    if count == 2:
+        if edit.op == "assign":
+            return [1 - k]
+        if edit.op == "remove" or edit.amount < 1:
+            return [k]
+    return list(range(count))
+
+
+def _first_delta(spec: torch.Tensor, weights: np.ndarray, edit: Edit, k: int) -> torch.Tensor:
+    """Of two stems, the first one's delta ``(1, C, F, B)`` from the one spectrum
+    ``stems_read`` names: the same floats as ``edit_deltas(...)[:1]``, at half its reads."""
+    w = torch.from_numpy(np.ascontiguousarray(weights))
+    if edit.op == "assign":
+        moved = -(w * edit.amount) * spec        # the other stem's delta, -c S_other
+        return -moved if k == 0 else moved
+    c = w * edit.amount if edit.op == "remove" else w * (1 - edit.amount)
+    own = -c * spec                              # the stem's own delta, -c S_k
+    return own if k == 0 else -own               # its share to the other is all of it
+
+
 def apply_plan(arrays: list[np.ndarray], mix: np.ndarray, grid: EditGrid, plan: Plan,
                edit: Edit, k: int) -> tuple[int, int]:
     """Apply an edit in place to ``arrays`` (S stems ``(C, n)`` float32).
@@ -245,20 +296,29 @@ def apply_plan(arrays: list[np.ndarray], mix: np.ndarray, grid: EditGrid, plan: 
     """
     n = arrays[0].shape[-1]
     last = len(arrays) - 1
+    reads = stems_read(edit, k, len(arrays))
     origin = plan.ja * grid.hop - grid.n_fft // 2             # song sample of delta[..., 0]
-    delta = np.zeros((last, arrays[0].shape[0],
-                      (plan.jb - plan.ja - 1) * grid.hop + grid.n_fft), np.float32)
+    delta = None
     # Long regions go in blocks of frames so memory stays bounded; every block reads the
     # stems as they were before the edit and the changes are added together at the end.
     for ca in range(plan.ja, plan.jb, BLOCK_FRAMES):
         cb = min(plan.jb, ca + BLOCK_FRAMES)
-        spec = span_spectra(arrays, grid, ca, cb)                     # (S, C, F, K)
-        band = edit_deltas(spec[..., plan.k0: plan.k1],
-                           plan.weights[ca - plan.ja: cb - plan.ja], edit, k)
-        # The last stem's own change is implied by the sum, so only the others are inverted.
-        full = torch.zeros_like(spec[:last])
-        full[..., plan.k0: plan.k1] = band[:last]
+        spec = span_spectra([arrays[i] for i in reads], grid, ca, cb)[..., plan.k0: plan.k1]
+        weights = plan.weights[ca - plan.ja: cb - plan.ja]
+        if len(reads) < len(arrays):
+            band = _first_delta(spec[0], weights, edit, k)[None]
+        else:
+            # The last stem's own change is implied by the sum, so only the others are inverted.
+            band = edit_deltas(spec, weights, edit, k)[:last]
+        full = band.new_zeros((*band.shape[:-1], grid.bins))
+        full[..., plan.k0: plan.k1] = band
         audio = overlap_add(full, grid, ca, cb)                       # (S-1, C, L)
+        if plan.jb - plan.ja <= BLOCK_FRAMES:
+            delta = audio
+            break
+        if delta is None:
+            delta = np.zeros((last, arrays[0].shape[0],
+                              (plan.jb - plan.ja - 1) * grid.hop + grid.n_fft), np.float32)
         off = (ca - plan.ja) * grid.hop
         delta[..., off: off + audio.shape[-1]] += audio
     a, b = grid.samples_of_frames(plan.ja, plan.jb, n)

@@ -4,16 +4,15 @@
 files of the demo song, then lets hypothesis flip bytes, overwrite runs of
 them with extreme values, truncate and splice them, and asserts that
 :func:`stemsplit.core.audio.read.probe` and :func:`load_audio` raise nothing
-but ``AudioLoadError``. It runs under an address-space limit, so "allocate what
-a damaged header claims" shows up as a failure (a ``MemoryError``) instead of
-swapping the machine. ``STEMSPLIT_FUZZ_EXAMPLES`` sets the number of examples.
+but ``AudioLoadError``. It runs under an address-space limit (``AS_LIMIT``, set
+by its test through ``tests._bounded``), so "allocate what a damaged header
+claims" shows up as a failure (a ``MemoryError``) instead of swapping the
+machine. ``STEMSPLIT_FUZZ_EXAMPLES`` sets the number of examples.
 Prints ``FUZZ OK <n>`` at the end.
 """
 
 from __future__ import annotations
 
-import os
-import resource
 import sys
 from pathlib import Path
 
@@ -21,7 +20,6 @@ AS_LIMIT = 3 << 30  # bytes of address space: FFmpeg and numpy need ~1 GiB mappe
 
 
 def main(folder: Path) -> int:
-    resource.setrlimit(resource.RLIMIT_AS, (AS_LIMIT, AS_LIMIT))
     import numpy as np
     import soundfile as sf
     from hypothesis import HealthCheck, given, settings
@@ -38,7 +36,9 @@ def main(folder: Path) -> int:
         path = folder / f"seed.{ext}"
         sf.write(path, demo.T, 44100, **kwargs)
         seeds[ext] = path.read_bytes()
-    examples = int(os.environ.get("STEMSPLIT_FUZZ_EXAMPLES") or 300)
+    from tests._fuzz import examples as fuzz_examples
+
+    examples = fuzz_examples(300)
     counter = [0]
 
     mutation = st.one_of(

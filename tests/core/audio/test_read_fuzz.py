@@ -7,20 +7,16 @@ The fuzzing runs in a subprocess under an address-space limit (see
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.conftest import ROOT
+from tests._bounded import run_module_bounded
+from tests.core.audio.fuzz_read import AS_LIMIT
 
 
 @pytest.mark.slow
 def test_mutated_wav_flac_and_mp3_raise_only_audio_load_error(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "tests.core.audio.fuzz_read", str(tmp_path)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    proc = run_module_bounded("tests.core.audio.fuzz_read", str(tmp_path), limit_bytes=AS_LIMIT,
+                              timeout_s=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "FUZZ OK" in proc.stdout
     assert "libmpg123" not in proc.stderr  # its own complaints stay off the terminal

@@ -9,36 +9,22 @@ so CI is repeatable); set ``STEMSPLIT_FUZZ_EXAMPLES`` for more (random then).
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests._bounded import run_module_bounded
+from tests._fuzz import examples as fuzz_examples
 from tests._model_archives import lite_checkpoint_dir, tar_bytes
 from tests._tf_bundle import write_bundle
 
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLES = int(os.environ.get("STEMSPLIT_FUZZ_EXAMPLES", "200"))
+EXAMPLES = fuzz_examples()
 MEMORY_LIMIT = 1536 << 20  # address space: numpy, hypothesis and a bounded reader fit
 TORCH_MEMORY_LIMIT = 6 << 30  # torch's libraries alone map a few GB of address space
 TIME_LIMIT_S = 300 + EXAMPLES  # the whole run; hypothesis bounds each example (10 s)
-
-
-def _limit_memory() -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-
-def _limit_memory_for_torch() -> None:
-    import resource
-
-    limit = TORCH_MEMORY_LIMIT
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _small_bundle(folder: Path) -> Path:
@@ -91,18 +77,14 @@ def _seed(target: str, tmp_path: Path) -> Path:
                                     pytest.param("thfile", marks=pytest.mark.slow)])
 def test_readers_raise_only_model_error(target, tmp_path):
     seed = _seed(target, tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
-           "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     if target == "thfile":
         from stemsplit.core.models.htdemucs.checkpoint import read_demucs_checkpoint
 
         read_demucs_checkpoint(seed).build()  # the seed itself is a valid checkpoint
     examples = max(EXAMPLES // 4, 10) if target == "thfile" else EXAMPLES  # torch.load is slow
-    proc = subprocess.run([sys.executable, "-m", "tests._fuzz_models", target, str(seed),
-                           str(tmp_path / "work"), str(examples)],
-                          cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=TIME_LIMIT_S,
-                          preexec_fn=_limit_memory_for_torch if target == "thfile"
-                          else _limit_memory)
+    proc = run_module_bounded("tests._fuzz_models", target, str(seed), str(tmp_path / "work"),
+                              str(examples), timeout_s=TIME_LIMIT_S,
+                              limit_bytes=TORCH_MEMORY_LIMIT if target == "thfile"
+                              else MEMORY_LIMIT)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-6000:]
     assert f"fuzz {target}: {examples} examples, only ModelError" in proc.stdout
