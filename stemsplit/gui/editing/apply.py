@@ -8,6 +8,8 @@ columns, hand the (in-place edited) stems to the player, update the menus.
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -15,6 +17,36 @@ from PySide6.QtCore import QObject, Signal
 
 from stemsplit.gui.editing.worker import EditWorker
 from stemsplit.gui.spectrogram.mask_model import patch_from_block
+
+log = logging.getLogger(__name__)
+RECOVERY_WAIT_S = 600.0  # the recovery writer copies a 30-minute song's stems in seconds
+
+
+def out_of_ram(stems, folder: Path | None):
+    """(worker thread) The base stems moved to a memory-mapped scratch file, and the
+    arrays themselves handed to the editor to edit: one copy of the stems in RAM, not
+    two. Falls back to the editor's own copies when the disk refuses.
+
+    Returns:
+        ``(base, work, spilled)``: the editor's arguments and the Spilled to keep alive.
+    """
+    if folder is None:
+        return stems, None, None
+    work = [stems.stems[n] for n in stems.names]
+    if any(w.dtype != np.float32 or not w.flags.c_contiguous or not w.flags.writeable
+           for w in work):
+        return stems, None, None
+    from stemsplit.core.recovery.spill import Spilled
+    from stemsplit.core.stems import StemSet
+
+    try:
+        spilled = Spilled(stems.stems, folder)
+    except OSError as exc:
+        log.warning("base stems stay in RAM: %s", exc)
+        return stems, None, None
+    spilled.keep_out_of_ram()
+    base = StemSet(stems.sample_rate, spilled.arrays, stems.model, dict(stems.meta))
+    return base, work, spilled
 
 
 class EditorState(NamedTuple):
@@ -58,6 +90,9 @@ class EditApplier(QObject):
         self.generation = 0  # results of an older song's editor are ignored
         self.last_range: tuple[int, int] | None = None  # samples changed by the last step
         self.state = EditorState()  # of the last step shown (GUI thread)
+        self.spill_to: Path | None = None  # scratch folder override (tests)
+        self.spilled = None  # the Spilled file holding the editor's base stems, if any
+        self._recovery_pending = False
         self.worker = EditWorker(self)
         self.worker.done.connect(self._on_done)
         self.worker.failed.connect(lambda _tag, m: self.failed.emit(m))
@@ -76,9 +111,14 @@ class EditApplier(QObject):
         self.editor = None
         self.state = EditorState()
         edits = list(edits)
+        self._recovery_pending = True  # stems handed to the editor: see _before_change
+        scratch = self.scratch_folder()
 
         def make():
-            editor = MaskEditor(mix, stems)
+            base, work, self.spilled = out_of_ram(stems, scratch)
+            if edits:
+                self._before_change()
+            editor = MaskEditor(mix, base, work=work)
             span = editor.replay(edits) if edits else (0, 0)
             if saved:
                 editor.mark_saved()
@@ -92,11 +132,31 @@ class EditApplier(QObject):
         """No stems any more (another song): drop the editor."""
         self.generation += 1
         self.editor = None
+        self.spilled = None
         self.state = EditorState()
 
     @property
     def ready_now(self) -> bool:
         return self.editor is not None
+
+    def scratch_folder(self) -> Path | None:
+        """Where the base stems go out of RAM (None: they stay in RAM)."""
+        if self.spill_to is not None:
+            return self.spill_to
+        from stemsplit.settings import data_dir
+
+        return data_dir() / "scratch"
+
+    def _before_change(self) -> None:
+        """(worker thread) The editor edits the stems it was given in place; the crash
+        recovery writer may still be copying them as the separation left them. Wait for it
+        once, before the first change."""
+        if not self._recovery_pending:
+            return
+        self._recovery_pending = False
+        writer = getattr(getattr(self.window, "recovery", None), "writer", None)
+        if writer is not None:
+            writer.flush(RECOVERY_WAIT_S)
 
     # -- changes -------------------------------------------------------------------------
 
@@ -121,6 +181,7 @@ class EditApplier(QObject):
             editor = self.editor
             if editor is None or gen != self.generation:
                 return None
+            self._before_change()
             return self._drawing(editor, step(editor))
         self.worker.submit((gen, what), job)
 
