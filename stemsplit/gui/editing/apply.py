@@ -229,8 +229,10 @@ class EditApplier(QObject):
             view.masks_changed(first, stop)
         playback = self.window.playback
         if playback is not None and s.stems is not None and playback.player.has_stems:
-            # Same names: the mixer keeps its solo/mute/gain settings.
-            playback.player.set_stems(s.stems.stems)
+            # Same names: the mixer keeps its solo/mute/gain settings. After a change only
+            # its span is refreshed (the player holds these very arrays).
+            changed = span if what != "start" and span is not None else None
+            playback.player.set_stems(s.stems.stems, changed=changed)
         if what == "start":
             self.ready.emit()
         self.changed.emit()
