@@ -117,13 +117,14 @@ class Player(MixControls):
                   changed: tuple[int, int] | None = None) -> None:
         """Switch the loaded song to stems (or back to the mixture with None).
 
-        ``changed``: the stems are the arrays already playing, edited in place in
-        ``[a, b)`` (song samples) only; just that span is brought to the device's rate
-        again, instead of rebuilding every source (a whole 30-minute song per edit).
+        ``changed=(a, b)``: these are the arrays playing, edited in place in ``[a, b)``
+        only; just that span is resampled again, not every source's whole song.
         """
         if self._song_rate == 0:
             raise ValueError("load a song with set_sources first")
-        if stems and changed is not None and self._playing_these(stems):
+        playing = self._has_stems and tuple(stems or ()) == self._names and all(
+            stems[n] is a for n, a in zip(self._names, self._song_sources, strict=True))
+        if stems and changed is not None and playing:
             if self._resampled is not None:
                 self._resampled.refresh(*changed)
         elif stems:
@@ -131,11 +132,6 @@ class Player(MixControls):
         else:
             self._use_mix()
         self._changed()
-
-    def _playing_these(self, stems: dict[str, np.ndarray]) -> bool:
-        return (self._has_stems and tuple(stems) == self._names
-                and all(stems[n] is a for n, a in zip(self._names, self._song_sources,
-                                                      strict=True)))
 
     def set_available(self, n_samples: int) -> None:
         """More stem audio is finished: ``[0, n_samples)`` may now be played."""

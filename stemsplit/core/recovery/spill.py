@@ -73,7 +73,7 @@ class Spilled:
         except OSError:  # mapped files cannot be removed on Windows: when no longer used
             weakref.finalize(self, _unlink_later, path)
 
-    def keep_out_of_ram(self, every_s: float = 0.2) -> None:
+    def keep_out_of_ram(self, every_s: float = 0.02) -> None:
         """Drop the pages read every ``every_s`` while these arrays live: a project save
         reads the whole base, which would otherwise stay resident until it ends."""
         ref = weakref.ref(self)

@@ -16,7 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from stemsplit.gui.editing.worker import EditWorker
-from stemsplit.gui.spectrogram.mask_model import patch_from_block
+from stemsplit.gui.spectrogram.mask_model import MaskPatch, patch_from_block
 
 log = logging.getLogger(__name__)
 RECOVERY_WAIT_S = 600.0  # the recovery writer copies a 30-minute song's stems in seconds
@@ -64,6 +64,23 @@ def _state_of(editor) -> EditorState:
     edits = tuple(editor.history)
     return EditorState(editor.undo_label or "", editor.redo_label or "", editor.dirty,
                        bool(edits), edits)
+
+
+def merged(patches: list[MaskPatch]) -> MaskPatch:
+    """(worker thread) Consecutive patches as one, later ones written over earlier ones
+    as pasting them in turn would: the GUI thread then pastes once and redraws once
+    (a whole song's redraw is ~1200 patches on a 30-minute song)."""
+    parts = {}
+    for scale in patches[0].parts:
+        spans = [(f, f + a.shape[-1]) for f, a in (p.parts[scale] for p in patches)]
+        first, stop = min(a for a, _ in spans), max(b for _, b in spans)
+        shape = patches[0].parts[scale][1].shape[:-1]
+        out = np.zeros((*shape, stop - first), np.float32)
+        for p in patches:
+            f, arr = p.parts[scale]
+            out[..., f - first: f - first + arr.shape[-1]] = arr
+        parts[scale] = (first, out)
+    return MaskPatch(parts)
 
 
 class EditApplier(QObject):
@@ -192,7 +209,7 @@ class EditApplier(QObject):
         a, b = self._whole_columns(editor, span)
         grids = self.session.display.grids
         patches = [patch_from_block(block, grids) for block in editor.mask_blocks(a, b)]
-        return editor, span, patches, _state_of(editor)
+        return editor, span, [merged(patches)] if patches else [], _state_of(editor)
 
     def _whole_columns(self, editor, span) -> tuple[int, int]:
         """Widen a sample span to whole display columns, so no column is half redrawn."""
