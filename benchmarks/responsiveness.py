@@ -10,6 +10,7 @@ then measures, with a 5 ms heartbeat timer on the GUI thread:
 - mask edits (issue 11): the gaps while rectangle edits 1 s, 5 s and 30 s wide
   and their undos are applied, and how long each takes from the mouse release
   until it is drawn and audible (the editor's ``changed`` signal);
+- with ``--play``, the stream's underflows while the song plays during the separation;
 - Save Project, then opening that project and Save As at once (issue 20.7 / 23.7);
 - opening the export dialog (issue 20.7): time until it is on screen, and the gaps.
 
@@ -143,6 +144,9 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0,
                         help="song length (issue 23.7 asks for 30)")
     parser.add_argument("--skip-save", action="store_true", help="no save / reopen phases")
+    parser.add_argument("--play", action="store_true",
+                        help="play (into a PulseAudio null sink) while separating; count "
+                        "the stream's underflows")
     args = parser.parse_args()
 
     from stemsplit.core.audio.read import load_audio
@@ -158,6 +162,16 @@ def main() -> int:
     sf.write(path, looped.T, song.sample_rate, subtype="PCM_16")
     del looped
 
+    if args.play:  # a private PulseAudio null sink as the output device
+        import contextlib
+
+        from tests.playback.pulse_sink import NullSink, use_sink
+
+        sink = NullSink()
+        sink.start()
+        stack = contextlib.ExitStack()
+        stack.callback(sink.cleanup)
+        stack.enter_context(use_sink(sink))
     app = create_app()
     window = MainWindow()
     window.resize(1440, 900)
@@ -193,11 +207,26 @@ def main() -> int:
     report("zoom/pan", gaps)
     window.view.fit()
 
+    player = window.playback.player
+    if args.play:  # issue 20.7: ALSA underruns while playing during a separation
+        assert player.play(), player.error
+        time.sleep(1.0)
+        idle = player._stream.underflows
+        t = time.perf_counter()
+        run_until(app, lambda: time.perf_counter() - t > 5.0, 10)
+        idle = player._stream.underflows - idle
+        before = player._stream.underflows
     beat.start()
     window.separate()
     run_s = run_until(app, lambda: window.session.stems is not None
                       or not window.session.separating, 3600)
     report(f"separate ({run_s:.1f} s)", beat.stop())
+    if args.play:
+        print(f"{'underflows while playing':28s} {idle} in 5 s idle, "
+              f"{player._stream.underflows - before} in the {run_s:.1f} s separation "
+              f"(block {player._blocksize}, latency "
+              f"{player._stream.latency_frames / player._stream.rate * 1000:.0f} ms)")
+        player.pause()
     if window.session.stems is None:
         print(f"separation failed: {window.banner.text()}")
         return 1
