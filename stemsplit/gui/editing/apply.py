@@ -46,7 +46,9 @@ def out_of_ram(stems, folder: Path | None):
         return stems, None, None
     spilled.keep_out_of_ram()
     base = StemSet(stems.sample_rate, spilled.arrays, stems.model, dict(stems.meta))
-    return base, work, spilled
+    # New array objects on the same memory: the session's stems become the editor's own
+    # objects only once the editor is shown (_on_done), as with copies.
+    return base, [w.view() for w in work], spilled
 
 
 class EditorState(NamedTuple):
