@@ -7,7 +7,8 @@ sampled every 20 ms in a thread; each phase prints its own peak and the RSS afte
 and the end prints the process's peak (``ru_maxrss``) against the goal.
 
 Goal: at most 3 GB peak for 30 minutes (the mix and two stems in float32 alone are
-1.9 GB at that length).
+1.9 GB at that length). Measured 2026-12-04 for 30 minutes: 2.95 GB with one song
+open, 5.0 GB while the project is reopened over the open song (benchmarks/README.md).
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/memory_long_song.py [--minutes 30]
 """
@@ -47,6 +48,7 @@ class Sampler:
 
     def __init__(self) -> None:
         self.peak = 0.0
+        self.peaks: dict[str, float] = {}  # phase -> its peak (MB)
         self._stop = threading.Event()
         threading.Thread(target=self._run, daemon=True).start()
 
@@ -57,6 +59,7 @@ class Sampler:
     def phase(self, name: str, started: float) -> None:
         now = rss_mb()
         peak = max(self.peak, now)
+        self.peaks[name] = peak
         print(f"{name:<28} {time.perf_counter() - started:7.1f} s   peak {peak:7.0f} MB   "
               f"after {now:7.0f} MB", flush=True)
         self.peak = now
@@ -158,6 +161,9 @@ def main() -> None:
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"peak RSS {peak_gb:.2f} GB for {args.minutes:g} min (goal {GOAL_GB:g} GB for 30 min;"
           f" {peak_gb / GOAL_GB * 30 / args.minutes:.2f}x the goal, scaled to 30 min)")
+    one = max(p for name, p in sampler.peaks.items() if name != "open the project")
+    print(f"with one song open (every phase but reopening): {one / 1024:.2f} GB; "
+          f"load average {os.getloadavg()[0]:.1f}")
     w.projects.set_dirty(False)
     w.close()
 

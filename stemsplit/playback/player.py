@@ -112,12 +112,19 @@ class Player(MixControls):
             self._use_mix()
         self._changed()
 
-    def set_stems(self, stems: dict[str, np.ndarray] | None,
-                  available: int | None = None) -> None:
-        """Switch the loaded song to stems (or back to the mixture with None)."""
+    def set_stems(self, stems: dict[str, np.ndarray] | None, available: int | None = None,
+                  changed: tuple[int, int] | None = None) -> None:
+        """Switch the loaded song to stems (or back to the mixture with None).
+        ``changed=(a, b)``: these are the arrays playing, edited in place in ``[a, b)``
+        only; just that span is resampled again, not every source's whole song."""
         if self._song_rate == 0:
             raise ValueError("load a song with set_sources first")
-        if stems:
+        playing = self._has_stems and tuple(stems or ()) == self._names and all(
+            stems[n] is a for n, a in zip(self._names, self._song_sources, strict=True))
+        if stems and changed is not None and playing:
+            if self._resampled is not None:
+                self._resampled.refresh(*changed)
+        elif stems:
             self._use_stems(stems, available)
         else:
             self._use_mix()
@@ -128,10 +135,8 @@ class Player(MixControls):
         self._available = max(0, min(int(n_samples), self._length))
         if not self._has_stems:
             return
-        if self._resampled is not None:
-            self._mixer.available = self._resampled.feed_to(self._available)
-        else:
-            self._mixer.available = self._available
+        r = self._resampled
+        self._mixer.available = r.feed_to(self._available) if r is not None else self._available
 
     def _use_mix(self) -> None:
         old = self._mixer.settings
@@ -185,13 +190,11 @@ class Player(MixControls):
             self._seek_now(pos)
         self._apply_loop()
 
-    # -- mixing (per-source controls: MixControls) ---------------------------------------
-
     @property
     def has_stems(self) -> bool:
         return self._has_stems
 
-    # -- transport ---------------------------------------------------------------------
+    # -- transport (per-source controls: MixControls) -----------------------------------
 
     @property
     def sample_rate(self) -> int:

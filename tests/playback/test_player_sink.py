@@ -241,3 +241,31 @@ def test_device_rescan_waits_for_open_streams(player, null_sink):
     assert player.is_playing and player.poll() is None
     player.close()
     assert rescan()
+
+
+def test_an_edit_refreshes_only_its_span_on_a_resampling_device(player, null_sink):
+    """Stems edited in place (the mask editor) at a rate the device refuses: the player
+    converts the edited span again, not the song, and plays what a rebuild would."""
+    from stemsplit.playback.resample import MARGIN, Resampled
+
+    sr = 441_000  # refused (above 384 kHz); 10 song samples per device sample
+    rng = np.random.default_rng(2)
+    stems = {k: (0.1 * rng.standard_normal((2, 4 * sr))).astype(np.float32)
+             for k in ("vocals", "accompaniment")}
+    player.set_sources(stems["vocals"] + stems["accompaniment"], sr, stems)
+    assert player.play(), player.error
+    assert wait_until(lambda: player.position > 0)
+    resampled = player._resampled
+    assert resampled is not None and player._out_rate == 44100
+    before = resampled.converted
+    a, b = sr, sr + sr // 2
+    stems["vocals"][:, a:b] *= 0.25  # the edit moves sound from vocals ...
+    stems["accompaniment"][:, a:b] += 0.1  # ... and changes the other stem too
+    player.set_stems(stems, changed=(a, b))
+    player.pause()
+    assert player._resampled is resampled  # refreshed, not rebuilt
+    assert resampled.converted - before <= 2 * ((b - a) + 2 * MARGIN + MARGIN // 4)
+    rebuilt = Resampled([stems["vocals"], stems["accompaniment"]], sr, 44100)
+    rebuilt.feed_to(4 * sr)
+    for got, want in zip(player._mixer.sources, rebuilt.outputs, strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)

@@ -73,6 +73,14 @@ def _is_mix_minus_others(stems: list[np.ndarray], mix: np.ndarray,
     return True
 
 
+def _handed_over(work: list[np.ndarray], shape: tuple, n: int) -> list[np.ndarray]:
+    if len(work) != n or any(w.shape != shape or w.dtype != np.float32
+                             or not w.flags.c_contiguous or not w.flags.writeable
+                             for w in work):
+        raise ValueError("work must be one writable float32 C-contiguous array per stem")
+    return list(work)
+
+
 class MaskEditor:
     """Holds the separated stems and the user's edit layer on top of them.
 
@@ -89,13 +97,16 @@ class MaskEditor:
             ~0.7 MB per second of stereo per stem). Past it, the steps
             farthest from the present drop their audio and are undone by replaying
             the edits from the base stems (slower, same result).
+        work: optional arrays equal to the base stems, one per stem, that the editor
+            then edits in place (default: copies of the base).
 
     Raises:
         ValueError: shapes that do not match the mix, or no stems.
     """
 
     def __init__(self, mix: np.ndarray, stems: StemSet, *,
-                 history_bytes: int = 500 * 2**20) -> None:
+                 history_bytes: int = 500 * 2**20,
+                 work: list[np.ndarray] | None = None) -> None:
         self._lock = threading.RLock()
         mix = np.asarray(mix, dtype=np.float32)
         if mix.ndim == 1:
@@ -110,7 +121,10 @@ class MaskEditor:
         self._base = StemSet(stems.sample_rate,
                              {k: _read_only(v) for k, v in stems.stems.items()},
                              stems.model, dict(stems.meta))
-        self._work = [np.array(x, dtype=np.float32, order="C") for x in self._base.stems.values()]
+        # ``work``: arrays equal to the base, handed over to be edited in place, so that a
+        # base kept out of RAM (memory-mapped) costs no second copy of the stems.
+        self._work = ([np.array(x, dtype=np.float32, order="C") for x in self._base.stems.values()]
+                      if work is None else _handed_over(work, mix.shape, len(self._names)))
         # Every edit writes the last stem as mix minus the others. When the base stems are
         # made that way too (the engines do), the last stem is that everywhere, always:
         # undo steps then need not keep it (half the memory and copying for two stems).

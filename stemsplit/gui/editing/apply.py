@@ -8,13 +8,47 @@ columns, hand the (in-place edited) stems to the player, update the menus.
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from stemsplit.gui.editing.worker import EditWorker
-from stemsplit.gui.spectrogram.mask_model import patch_from_block
+from stemsplit.gui.spectrogram.mask_model import MaskPatch, patch_from_block
+
+log = logging.getLogger(__name__)
+RECOVERY_WAIT_S = 600.0  # the recovery writer copies a 30-minute song's stems in seconds
+
+
+def out_of_ram(stems, folder: Path | None):
+    """(worker thread) The base stems moved to a memory-mapped scratch file, and the
+    arrays themselves handed to the editor to edit: one copy of the stems in RAM, not
+    two. Falls back to the editor's own copies when the disk refuses.
+
+    Returns:
+        ``(base, work, spilled)``: the editor's arguments and the Spilled to keep alive.
+    """
+    if folder is None:
+        return stems, None, None
+    work = [stems.stems[n] for n in stems.names]
+    if any(w.dtype != np.float32 or not w.flags.c_contiguous or not w.flags.writeable
+           for w in work):
+        return stems, None, None
+    from stemsplit.core.recovery.spill import Spilled
+    from stemsplit.core.stems import StemSet
+
+    try:
+        spilled = Spilled(stems.stems, folder)
+    except OSError as exc:
+        log.warning("base stems stay in RAM: %s", exc)
+        return stems, None, None
+    spilled.keep_out_of_ram()
+    base = StemSet(stems.sample_rate, spilled.arrays, stems.model, dict(stems.meta))
+    # New array objects on the same memory: the session's stems become the editor's own
+    # objects only once the editor is shown (_on_done), as with copies.
+    return base, [w.view() for w in work], spilled
 
 
 class EditorState(NamedTuple):
@@ -32,6 +66,23 @@ def _state_of(editor) -> EditorState:
     edits = tuple(editor.history)
     return EditorState(editor.undo_label or "", editor.redo_label or "", editor.dirty,
                        bool(edits), edits)
+
+
+def merged(patches: list[MaskPatch]) -> MaskPatch:
+    """(worker thread) Consecutive patches as one, later ones written over earlier ones
+    as pasting them in turn would: the GUI thread then pastes once and redraws once
+    (a whole song's redraw is ~1200 patches on a 30-minute song)."""
+    parts = {}
+    for scale in patches[0].parts:
+        spans = [(f, f + a.shape[-1]) for f, a in (p.parts[scale] for p in patches)]
+        first, stop = min(a for a, _ in spans), max(b for _, b in spans)
+        shape = patches[0].parts[scale][1].shape[:-1]
+        out = np.zeros((*shape, stop - first), np.float32)
+        for p in patches:
+            f, arr = p.parts[scale]
+            out[..., f - first: f - first + arr.shape[-1]] = arr
+        parts[scale] = (first, out)
+    return MaskPatch(parts)
 
 
 class EditApplier(QObject):
@@ -58,6 +109,9 @@ class EditApplier(QObject):
         self.generation = 0  # results of an older song's editor are ignored
         self.last_range: tuple[int, int] | None = None  # samples changed by the last step
         self.state = EditorState()  # of the last step shown (GUI thread)
+        self.spill_to: Path | None = None  # scratch folder override (tests)
+        self.spilled = None  # the Spilled file holding the editor's base stems, if any
+        self._recovery_pending = False
         self.worker = EditWorker(self)
         self.worker.done.connect(self._on_done)
         self.worker.failed.connect(lambda _tag, m: self.failed.emit(m))
@@ -76,9 +130,14 @@ class EditApplier(QObject):
         self.editor = None
         self.state = EditorState()
         edits = list(edits)
+        self._recovery_pending = True  # stems handed to the editor: see _before_change
+        scratch = self.scratch_folder()
 
         def make():
-            editor = MaskEditor(mix, stems)
+            base, work, self.spilled = out_of_ram(stems, scratch)
+            if edits:
+                self._before_change()
+            editor = MaskEditor(mix, base, work=work)
             span = editor.replay(edits) if edits else (0, 0)
             if saved:
                 editor.mark_saved()
@@ -92,11 +151,31 @@ class EditApplier(QObject):
         """No stems any more (another song): drop the editor."""
         self.generation += 1
         self.editor = None
+        self.spilled = None
         self.state = EditorState()
 
     @property
     def ready_now(self) -> bool:
         return self.editor is not None
+
+    def scratch_folder(self) -> Path | None:
+        """Where the base stems go out of RAM (None: they stay in RAM)."""
+        if self.spill_to is not None:
+            return self.spill_to
+        from stemsplit.settings import data_dir
+
+        return data_dir() / "scratch"
+
+    def _before_change(self) -> None:
+        """(worker thread) The editor edits the stems it was given in place; the crash
+        recovery writer may still be copying them as the separation left them. Wait for it
+        once, before the first change."""
+        if not self._recovery_pending:
+            return
+        self._recovery_pending = False
+        writer = getattr(getattr(self.window, "recovery", None), "writer", None)
+        if writer is not None:
+            writer.flush(RECOVERY_WAIT_S)
 
     # -- changes -------------------------------------------------------------------------
 
@@ -121,6 +200,7 @@ class EditApplier(QObject):
             editor = self.editor
             if editor is None or gen != self.generation:
                 return None
+            self._before_change()
             return self._drawing(editor, step(editor))
         self.worker.submit((gen, what), job)
 
@@ -131,7 +211,7 @@ class EditApplier(QObject):
         a, b = self._whole_columns(editor, span)
         grids = self.session.display.grids
         patches = [patch_from_block(block, grids) for block in editor.mask_blocks(a, b)]
-        return editor, span, patches, _state_of(editor)
+        return editor, span, [merged(patches)] if patches else [], _state_of(editor)
 
     def _whole_columns(self, editor, span) -> tuple[int, int]:
         """Widen a sample span to whole display columns, so no column is half redrawn."""
@@ -168,8 +248,10 @@ class EditApplier(QObject):
             view.masks_changed(first, stop)
         playback = self.window.playback
         if playback is not None and s.stems is not None and playback.player.has_stems:
-            # Same names: the mixer keeps its solo/mute/gain settings.
-            playback.player.set_stems(s.stems.stems)
+            # Same names: the mixer keeps its solo/mute/gain settings. After a change only
+            # its span is refreshed (the player holds these very arrays).
+            changed = span if what != "start" and span is not None else None
+            playback.player.set_stems(s.stems.stems, changed=changed)
         if what == "start":
             self.ready.emit()
         self.changed.emit()
