@@ -135,3 +135,17 @@ def test_bad_configs_and_names_are_refused_in_one_sentence(tmp_path):
     code, out = cli("install", "somebody-else")
     assert code != 0 and "pass its files: --from CKPT YAML" in out
     assert [m for m in list_models() if m.licence == LICENCE] == []
+
+
+def test_a_trained_model_may_not_take_your_own_models_or_an_ensembles_name(tmp_path):
+    from stemsplit.core.errors import ModelError
+    from stemsplit.core.training.setup import TrainRequest, prepare
+
+    ckpt, yaml, _ = write_pair(tmp_path, "mine", arch="bs", stereo=False, chunk_frames=40)
+    assert cli("install", "my-vox", "--from", str(ckpt), str(yaml))[0] == 0
+    assert cli("ensemble", "save", "pair", "2stems+my-vox")[0] == 0
+    for taken in ("my-vox", "pair", "2stems"):
+        # refused before any track is read (the data folder does not even exist)
+        with pytest.raises(ModelError, match="already the name of a model"):
+            prepare(TrainRequest(data=(tmp_path / "no-data",), name=taken))
+    assert get_model("my-vox").licence == LICENCE  # still yours, not hidden

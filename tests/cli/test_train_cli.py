@@ -82,7 +82,7 @@ def test_bad_requests_get_one_sentence(tmp_path, env):
     data = tmp_path / "empty"
     data.mkdir()
     for args, words in ((["train", str(data), "--out", "x"], "no tracks"),
-                        (["train", str(data), "--out", "2stems"], "already a built-in"),
+                        (["train", str(data), "--out", "2stems"], "already the name of a model"),
                         (["train", str(data), "--out", "Bad Name"], "cannot name a model"),
                         (["train", str(data), "--out", "x", "--from", "hpss"],
                          "not a U-Net model")):

@@ -70,11 +70,14 @@ def _as_list(source: Path | Sequence[Path] | None) -> list[Path]:
 
 
 def taken_names() -> set[str]:
-    """Names a user's own model may not take: stemsplit's, trained models', presets'."""
+    """Names a new model (your own RoFormer, or one you train) may not take: stemsplit's,
+    trained models', your own RoFormers', saved ensembles'."""
     from stemsplit.core.models.ensemble import spec as ensemble_spec
+    from stemsplit.core.models.roformer import custom
     from stemsplit.core.models.spleeter import trained
 
     names = builtin_names() | set(ensemble_spec.presets())
+    names |= {m.name for m in custom.discover(skip=set())}
     return names | {m.name for m in trained.discover(skip=set())}
 
 

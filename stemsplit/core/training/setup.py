@@ -12,7 +12,8 @@ from pathlib import Path
 from stemsplit.core.engine.device import resolve_device
 from stemsplit.core.engine.precision import resolve_precision
 from stemsplit.core.errors import DatasetError, ModelError
-from stemsplit.core.models.registry import builtin_names, get_model
+from stemsplit.core.models.install import taken_names
+from stemsplit.core.models.registry import get_model
 from stemsplit.core.models.spleeter import trained
 from stemsplit.core.training import data
 from stemsplit.core.training.trainer import TrainConfig, Trainer
@@ -63,7 +64,10 @@ def prepare(request: TrainRequest) -> Trainer:
         ModelError, DatasetError, CheckpointError: with a sentence for the user.
     """
     if not request.resume:
-        trained.check_name(request.name, builtin_names())
+        # a trained model of this name is trained again (as before); any other model's
+        # name, your own RoFormer's included, is refused: the new model would hide it
+        mine = {m.name for m in trained.discover(skip=set())}
+        trained.check_name(request.name, taken_names() - mine)
     base = base_model(request.base)
     stems = request.stems or (base.stems if base else ("vocals", "accompaniment"))
     if not all(stems) or len(set(stems)) != len(stems):

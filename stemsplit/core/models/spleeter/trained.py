@@ -47,8 +47,8 @@ def check_name(name: str, taken: set[str]) -> None:
         raise ModelError(f"{name!r} cannot name a model: use 1-40 lower-case letters, digits, "
                          "'-' or '_', starting with a letter or digit")
     if name in taken:
-        raise ModelError(f"{name} is already a built-in or downloadable model; choose "
-                         "another name")
+        raise ModelError(f"{name} is already the name of a model (built-in, downloadable, "
+                         "trained, your own or a saved ensemble); choose another name")
 
 
 def save_model(name: str, states: list[dict], card: dict) -> Path:
