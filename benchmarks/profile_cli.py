@@ -93,6 +93,7 @@ def _child(song: str, out: str, precision: str) -> None:
         raise SystemExit(code)
     print(json.dumps({"first_line": first_line, "end": time.time(), "imports": imports,
                       "stages": timers.totals}), flush=True)
+    cli._leave_now(code)  # as the console script ends (main(argv) itself returns)
 
 
 def profile(song: Path, precision: str, env: dict | None = None) -> dict[str, float]:

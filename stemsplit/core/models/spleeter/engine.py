@@ -100,11 +100,13 @@ class SpleeterSeparator(Separator):
             memory_format=torch.channels_last)                            # (B, 2, T, F)
         soft = self.fused(mag)                                # (S, B, 2, T, F) float32
         masks = dsp.ratio_masks(soft, mag)
-        masks = dsp.extend_masks(masks, spec.shape[2], self.options.extension)
-        masks = masks.transpose(-1, -2)                                   # (S, B, 2, K, T)
-        audio = dsp.istft(spec.unsqueeze(0) * masks[:-1], info.n_fft, info.hop, self.window,
-                          length)
-        return audio.cpu().numpy(), masks.mean(dim=2).cpu().numpy()
+        mode, bins = self.options.extension, spec.shape[2]
+        fill = dsp.band_fill(masks, mode)
+        # the extension is linear, so the display's mean over channels can come first
+        display = dsp.extend_masks(masks.mean(dim=2), bins, mode)         # (S, B, T, K)
+        audio = dsp.istft(dsp.masked_spectrum(spec, masks[:-1], fill[:-1]), info.n_fft,
+                          info.hop, self.window, length)
+        return audio.cpu().numpy(), display.transpose(-1, -2).contiguous().cpu().numpy()
 
     def _run_batch_safely(self, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Retry with smaller batches, then on the CPU, when the device runs out of memory."""
