@@ -121,6 +121,7 @@ def _write(path: Path, key: str, fused: FusedStemUNets) -> None:
     meta = {"format": FORMAT, "key": key, "layout": json.dumps(layout)}
     blob = save(tensors, meta)
     crc = zlib.crc32(memoryview(blob)[_data_start(blob):])
+    del blob  # one copy of the file in memory at a time (this runs in a separation)
     blob = save(tensors, {**meta, "crc32": str(crc)})  # same tensor bytes, longer header
     write_atomically(path, lambda tmp: tmp.write_bytes(blob))
 
