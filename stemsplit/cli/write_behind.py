@@ -2,10 +2,11 @@
 
 Converting the blocks to 24-bit and writing them cost ~0.4 s for a 4-minute song
 on the main thread, between two chunks; the network's kernels release the GIL,
-so the write now overlaps the next chunk's work. At most ``depth`` blocks wait (memory stays bounded by a few chunks). A
-write error is raised in the main thread at the next block or at :meth:`drain`;
-on any exit the thread is stopped and joined first, so the writer's cleanup
-(removing the temporary files) never races a write.
+so the write now overlaps the next chunk's work. At most ``depth`` blocks wait
+(memory stays bounded by a few chunks). A write error is raised in the main
+thread at the next block or at :meth:`drain`; on any exit the thread is stopped
+and joined first, so the writer's cleanup (removing the temporary files) never
+races a write.
 """
 
 from __future__ import annotations
