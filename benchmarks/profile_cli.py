@@ -4,7 +4,9 @@ The CLI runs in a fresh process, as a user runs it, with a timer around each
 stage's function (exclusive times: a stage's inner stages are not counted twice).
 Process start is the time from spawning the interpreter to its first line;
 imports are stemsplit's CLI and torch; "exit" is from the end of ``main`` until
-the process is gone (freeing memory, torch's atexit hooks).
+the process is gone (the console script skips the interpreter's teardown, so does
+this). "writing" runs on its own thread beside the network (``cli.write_behind``):
+its time overlaps the others, so the stages may add up to more than the total.
 
     .venv/bin/python benchmarks/profile_cli.py SONG [--precision auto] [--repeat 3]
 
@@ -20,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -37,7 +40,14 @@ class _Timers:
 
     def __init__(self) -> None:
         self.totals: dict[str, float] = defaultdict(float)
-        self._stack: list[float] = []
+        self._local = threading.local()  # one nesting stack per thread (stems are written
+        # on their own thread, so "writing" overlaps the network and is not on the path)
+
+    @property
+    def _stack(self) -> list[float]:
+        if not hasattr(self._local, "stack"):
+            self._local.stack = []
+        return self._local.stack
 
     def wrap(self, owner, name: str, stage: str) -> None:
         original = getattr(owner, name)
@@ -93,6 +103,7 @@ def _child(song: str, out: str, precision: str) -> None:
         raise SystemExit(code)
     print(json.dumps({"first_line": first_line, "end": time.time(), "imports": imports,
                       "stages": timers.totals}), flush=True)
+    cli._leave_now(code)  # as the console script ends (main(argv) itself returns)
 
 
 def profile(song: Path, precision: str, env: dict | None = None) -> dict[str, float]:

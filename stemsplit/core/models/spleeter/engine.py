@@ -29,6 +29,7 @@ from stemsplit.core.engine.separator import (
 )
 from stemsplit.core.errors import StemsplitError
 from stemsplit.core.models.info import ModelInfo
+from stemsplit.core.models.spleeter import prepared
 from stemsplit.core.models.spleeter.fused import FusedStemUNets
 from stemsplit.core.models.spleeter.unet import StemUNets
 from stemsplit.core.models.spleeter.weights import load_into
@@ -50,13 +51,26 @@ class SpleeterSeparator(Separator):
         self.bins = self.options.model_bins or self.info.bins
         if self.bins % 64 or self.bins > self.info.n_fft // 2:
             raise StemsplitError("model_bins must be a multiple of 64 within the spectrum")
-        self.net = StemUNets(len(self.info.stems), self.info.unet)
-        for stem, arrays, net in zip(self.info.stems, self.info.load_weights(), self.net.nets,
-                                     strict=True):
-            load_into(net, arrays, f"{self.info.name} weights for {stem}")
-        self.net.eval()
+        self._net: StemUNets | None = None
         self._place(self.device)
         self._batch = max(1, self.options.batch_size)
+
+    @property
+    def net(self) -> StemUNets:
+        """The U-Nets as modules (the reference the fused network is built from); made only
+        when needed, since the fused network usually comes from the cache (``prepared``)."""
+        if self._net is None:
+            with torch.device("meta"):  # no random init of weights that are replaced anyway
+                net = StemUNets(len(self.info.stems), self.info.unet)
+            net.to_empty(device="cpu")
+            for name, buffer in net.named_buffers():
+                if name.endswith("num_batches_tracked"):
+                    buffer.zero_()
+            for stem, arrays, one in zip(self.info.stems, self.info.load_weights(), net.nets,
+                                         strict=True):
+                load_into(one, arrays, f"{self.info.name} weights for {stem}")
+            self._net = net.eval()
+        return self._net
 
     def _place(self, device: torch.device, fallback: bool = False) -> None:
         self.device = device
@@ -65,7 +79,9 @@ class SpleeterSeparator(Separator):
             self.options.precision
         self.precision: Precision = resolve_precision(choice, device)
         # batch-norm folded, bf16 kernels where native, channels_last (~1.4x on CPUs)
-        self.fused = FusedStemUNets(self.net, self.precision.dtype, device)
+        dtype = self.precision.dtype
+        self.fused = prepared.fused_unets(self.info, dtype, device,
+                                          lambda: FusedStemUNets(self.net, dtype, device))
         self.window = dsp.hann(self.info.n_fft, device)
 
     # -- one batch of chunks through the network ---------------------------------------
@@ -84,11 +100,13 @@ class SpleeterSeparator(Separator):
             memory_format=torch.channels_last)                            # (B, 2, T, F)
         soft = self.fused(mag)                                # (S, B, 2, T, F) float32
         masks = dsp.ratio_masks(soft, mag)
-        masks = dsp.extend_masks(masks, spec.shape[2], self.options.extension)
-        masks = masks.transpose(-1, -2)                                   # (S, B, 2, K, T)
-        audio = dsp.istft(spec.unsqueeze(0) * masks[:-1], info.n_fft, info.hop, self.window,
-                          length)
-        return audio.cpu().numpy(), masks.mean(dim=2).cpu().numpy()
+        mode, bins = self.options.extension, spec.shape[2]
+        fill = dsp.band_fill(masks, mode)
+        # the extension is linear, so the display's mean over channels can come first
+        display = dsp.extend_masks(masks.mean(dim=2), bins, mode)         # (S, B, T, K)
+        audio = dsp.istft(dsp.masked_spectrum(spec, masks[:-1], fill[:-1]), info.n_fft,
+                          info.hop, self.window, length)
+        return audio.cpu().numpy(), display.transpose(-1, -2).contiguous().cpu().numpy()
 
     def _run_batch_safely(self, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Retry with smaller batches, then on the CPU, when the device runs out of memory."""

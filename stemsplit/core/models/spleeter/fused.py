@@ -143,17 +143,49 @@ class FoldedConv:
 
     def _border_maps(self, h: int, w: int, dtype: torch.dtype, device: torch.device
                      ) -> tuple[torch.Tensor, ...]:
-        """What the constant adds on the borders minus what the bias already added."""
-        weight = self.raw_weight.to(device)
-        cin = weight.shape[1]
-        const = self.shift.to(device).view(1, cin, 1, 1).expand(1, cin, h, w).contiguous()
-        full = F.conv2d(const, weight, None, padding=self.padding, dilation=self.dilation)
-        interior = (weight * self.shift.to(device).view(1, cin, 1, 1)).sum(dim=(1, 2, 3))
-        diff = full - interior.view(1, -1, 1, 1)
+        """What the constant adds on the borders minus what the bias already added.
+
+        On a constant input an output row sees the same taps as every row at the same
+        distance from its edge, and every interior row sees all taps (columns
+        likewise). So only ``span + 1`` distinct rows and columns exist; they are
+        summed tap by tap in float64 (a full-size fp32 convolution of the constant
+        cost ~0.4 s for two U-Nets on the first chunk), then the interior row and
+        column are repeated out to the real size.
+        """
         top, bottom = self._reach()
-        parts = (diff[:, :, :top], diff[:, :, h - bottom:],
-                 diff[:, :, top: h - bottom, :top], diff[:, :, top: h - bottom, w - bottom:])
-        return tuple(p.to(dtype).contiguous() for p in parts)
+        side = top + bottom + 1
+        small = h < side or w < side
+        rows = list(range(h)) if small else [*range(top + 1), *range(h - bottom, h)]
+        cols = list(range(w)) if small else [*range(top + 1), *range(w - bottom, w)]
+        taps = _f64(self.raw_weight) * _f64(self.shift).view(1, -1, 1, 1)
+        per_tap = taps.sum(dim=1)                                  # (cout, k, k)
+        seen = per_tap.new_tensor(self._valid_taps(rows, h))       # (rows, k)
+        seen_cols = per_tap.new_tensor(self._valid_taps(cols, w))  # (cols, k)
+        full = torch.einsum("ouv,iu,jv->oij", per_tap, seen, seen_cols)
+        diff = (full - per_tap.sum(dim=(1, 2)).view(-1, 1, 1)).unsqueeze(0)
+        if small:
+            parts = (diff[:, :, :top], diff[:, :, h - bottom:],
+                     diff[:, :, top: h - bottom, :top], diff[:, :, top: h - bottom, w - bottom:])
+        else:
+            inner = h - top - bottom
+            parts = (_stretch(diff[:, :, :top], top, w),
+                     _stretch(diff[:, :, side - bottom:], top, w),
+                     diff[:, :, top: top + 1, :top].expand(-1, -1, inner, -1),
+                     diff[:, :, top: top + 1, side - bottom:].expand(-1, -1, inner, -1))
+        return tuple(p.to(device, dtype).contiguous() for p in parts)
+
+    def _valid_taps(self, positions: list[int], size: int) -> list[list[float]]:
+        """1.0 where tap ``u`` of output ``i`` reads inside the input, 0.0 on the padding."""
+        k = self.raw_weight.shape[-1]
+        return [[float(0 <= i - self.padding + self.dilation * u < size) for u in range(k)]
+                for i in positions]
+
+
+def _stretch(rows: torch.Tensor, middle: int, size: int) -> torch.Tensor:
+    """Repeat column ``middle`` of ``(1, C, r, side)`` so that it becomes ``size`` wide."""
+    centre = rows[..., middle: middle + 1]
+    return torch.cat([rows[..., :middle], centre.expand(-1, -1, -1, size - rows.shape[-1] + 1),
+                      rows[..., middle + 1:]], dim=-1)
 
 
 def _move(conv: FoldedConv, device: torch.device) -> FoldedConv:
@@ -172,6 +204,24 @@ class FusedUNet:
         self.dtype, self.device = dtype, torch.device(device)
         with torch.no_grad():
             self._build(net)
+
+    @classmethod
+    def assemble(cls, config, dtype: torch.dtype, device: torch.device,
+                 parts: dict) -> FusedUNet:
+        """A FusedUNet from what :meth:`parts` returned (``spleeter.prepared``'s cache)."""
+        self = cls.__new__(cls)
+        self.encoder_activation = config.encoder_activation
+        self.decoder_activation = config.decoder_activation
+        self.sigmoid_head = config.sigmoid_head
+        self.dtype, self.device = dtype, torch.device(device)
+        for name in ("encoder", "encoder_bn", "decoder", "skip_channels", "head"):
+            setattr(self, name, parts[name])
+        return self
+
+    def parts(self) -> dict:
+        """Everything :meth:`assemble` needs, by the attribute names ``_build`` sets."""
+        return {name: getattr(self, name) for name in
+                ("encoder", "encoder_bn", "decoder", "skip_channels", "head")}
 
     def _build(self, net: UNet) -> None:
         self.encoder: list[FoldedConv] = []
@@ -255,7 +305,12 @@ class FusedUNet:
 class FusedStemUNets:
     """``StemUNets`` for inference: per-stem soft masks ``(S, B, 2, T, F)`` in float32."""
 
-    def __init__(self, nets: StemUNets, dtype: torch.dtype, device: torch.device) -> None:
+    def __init__(self, nets: StemUNets | None, dtype: torch.dtype, device: torch.device,
+                 fused: list[FusedUNet] | None = None, sigmoid_head: bool = True) -> None:
+        """From ``nets``, or (``nets=None``) from ready ``fused`` U-Nets (the cache's)."""
+        if nets is None:
+            self.sigmoid_head, self.nets = sigmoid_head, list(fused or [])
+            return
         self.sigmoid_head = nets.config.sigmoid_head
         self.nets = [FusedUNet(net, dtype, device) for net in nets.nets]
 

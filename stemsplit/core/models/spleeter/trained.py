@@ -19,6 +19,7 @@ from pathlib import Path
 from stemsplit.core.errors import ModelError
 from stemsplit.core.models import store as model_store
 from stemsplit.core.models.info import ModelInfo
+from stemsplit.core.models.spleeter.sources import WeightFiles
 from stemsplit.core.models.spleeter.unet import UNetConfig
 from stemsplit.core.models.weights_file import read_weights, write_atomically, write_weights
 
@@ -116,7 +117,8 @@ def _info(name: str, card: dict) -> ModelInfo:
     path = model_folder(name) / WEIGHTS
     return ModelInfo(
         name=name, title=f"{name} (trained: {', '.join(stems)})", stems=stems,
-        load_weights=lambda: read_weights(path, name, len(stems)),
+        load_weights=WeightFiles(lambda: read_weights(path, name, len(stems)),
+                                 lambda: [path]),
         is_installed=path.is_file, unet=unet_config(card),
         licence=f"your own model ({summary(card)})", summary=summary(card))
 

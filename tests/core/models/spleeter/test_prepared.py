@@ -1,0 +1,65 @@
+"""The cache of the fused U-Nets (``spleeter.prepared``): same network, read back, never stale."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stemsplit.core.engine.separator import EngineOptions
+from stemsplit.core.models.registry import get_model, load_separator
+from stemsplit.core.models.spleeter import prepared
+from stemsplit.core.models.spleeter.fused import FusedStemUNets
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    from stemsplit.core.models.weights_file import BUILTIN_CACHE_ENV
+
+    monkeypatch.setenv(BUILTIN_CACHE_ENV, str(tmp_path))
+    return tmp_path / "fused"
+
+
+def _masks(sep) -> torch.Tensor:
+    torch.manual_seed(0)
+    mag = (torch.rand(1, 2, 64, 1024) ** 3 * 4).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        return sep.fused(mag)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_cached_network_is_the_built_one(cache, precision):
+    built = load_separator(device="cpu", options=EngineOptions(precision=precision))
+    assert built._net is not None  # nothing cached yet: built from the weights
+    files = list(cache.glob("2stems-*.safetensors"))
+    assert len(files) == 1
+    cached = load_separator(device="cpu", options=EngineOptions(precision=precision))
+    assert cached._net is None  # read from the cache; the weights were never loaded
+    assert torch.equal(_masks(built), _masks(cached))
+    # the reference modules still come on demand (an out-of-memory fallback rebuilds from them)
+    reference = FusedStemUNets(cached.net, cached.precision.dtype, torch.device("cpu"))
+    cached.fused = reference
+    assert torch.equal(_masks(built), _masks(cached))
+
+
+def test_a_damaged_cache_is_rebuilt_not_used(cache):
+    good = _masks(load_separator(device="cpu", options=EngineOptions(precision="fp32")))
+    path = next(cache.glob("2stems-*.safetensors"))
+    data = bytearray(path.read_bytes())
+    data[-1000] ^= 0x40  # one flipped bit inside a tensor
+    path.write_bytes(bytes(data))
+    again = load_separator(device="cpu", options=EngineOptions(precision="fp32"))
+    assert again._net is not None  # rebuilt from the weights
+    assert torch.equal(_masks(again), good)
+    assert path.read_bytes() != bytes(data)  # and the damaged file replaced
+
+
+def test_the_key_follows_the_weight_files_and_the_dtype(tmp_path):
+    info = get_model("2stems")
+    key = prepared.cache_key(info, torch.float32)
+    assert key is not None and key != prepared.cache_key(info, torch.bfloat16)
+    assert prepared.cache_key(get_model("2stems-16kHz"), torch.float32) != key
+    # a model whose weights come from memory (a model being trained) has no key: built
+    from dataclasses import replace
+
+    assert prepared.cache_key(replace(info, load_weights=lambda: info.load_weights()),
+                              torch.float32) is None
