@@ -91,7 +91,9 @@ def install_own_roformer(name: str, source: Path | Sequence[Path], progress=None
     """
     from stemsplit.core.models.roformer import custom
 
-    return custom.install(name, _as_list(source), taken_names(), progress, cancel)
+    # your own model of this name is replaced (a reinstall); any other name is refused
+    taken = taken_names() - {m.name for m in custom.discover(skip=set())}
+    return custom.install(name, _as_list(source), taken, progress, cancel)
 
 
 def remove(name: str) -> bool:
