@@ -142,6 +142,8 @@ class SongDisplay:
         db: scale -> the same in dB relative to the loudest pixel, floored at FLOOR_DB.
         envelope: ``(points,)`` peak level for the overview strip, 0..1.
         duration_s: song length.
+        level: scale -> 0..1 "how loud" weight of each pixel, computed with the rest
+            in the loader's thread (22 ms of the GUI thread otherwise).
     """
 
     grids: dict[str, DisplayGrid]
@@ -149,6 +151,18 @@ class SongDisplay:
     db: dict[str, np.ndarray]
     envelope: np.ndarray
     duration_s: float
+    level: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def levels(self) -> dict[str, np.ndarray]:
+        if not self.level:
+            self.level = loudness_weight(self.db)
+        return self.level
+
+
+def loudness_weight(db: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """0..1 per pixel: overlays colour what is audible, not the noise floor."""
+    return {s: np.ascontiguousarray(np.clip(1 - d / FLOOR_DB, 0, 1) ** 1.5, dtype=np.float32)
+            for s, d in db.items()}
 
 
 def power_to_db(power: np.ndarray, ref: float) -> np.ndarray:
@@ -203,7 +217,7 @@ def compute_song_display(samples: np.ndarray, sample_rate: int,
         db = {s: np.full(p.shape, FLOOR_DB, np.float32) for s, p in power.items()}
     else:
         db = {s: power_to_db(p, loudest) for s, p in power.items()}
-    return SongDisplay(grids, power, db, _envelope(samples), duration)
+    return SongDisplay(grids, power, db, _envelope(samples), duration, loudness_weight(db))
 
 
 def _envelope(samples: np.ndarray, points: int = 2000, block: int = 1 << 20) -> np.ndarray:
