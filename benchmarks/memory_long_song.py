@@ -77,6 +77,9 @@ def wait(app, cond, timeout: float = 7200.0) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--keep-in-ram", action="store_true",
+                        help="open the project without first moving the open song to disk "
+                             "(as before; for comparison)")
     args = parser.parse_args()
 
     from stemsplit.core.audio.read import load_audio
@@ -108,6 +111,8 @@ def main() -> None:
     w = MainWindow()
     w.show()
     s, applier = w.session, w.edits.applier
+    if args.keep_in_ram:
+        w.projects.page_out_min = 1 << 62
     wait(app, lambda: s.engine_ready)
     sampler.phase("window + engine", t)
 
