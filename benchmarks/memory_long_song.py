@@ -9,7 +9,8 @@ and the end prints the process's peak (``ru_maxrss``) against the goal.
 Goal: at most 3 GB peak for 30 minutes (the mix and two stems in float32 alone are
 1.9 GB at that length). Measured 2026-12-04 for 30 minutes: 2.95 GB with one song
 open, 5.0 GB while the project was reopened over the open song; the open song now
-waits on disk meanwhile (``--keep-in-ram``: as before; benchmarks/README.md).
+waits on disk meanwhile: 3058 MB, the run 2.99 GiB (``--keep-in-ram``: as before;
+benchmarks/README.md).
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/memory_long_song.py [--minutes 30]
 """
