@@ -64,6 +64,7 @@ class ProjectGlue(QObject):
         self._mixer_baseline: dict | None = None  # the mixer as saved / as the stems came
         self._dirty = False
         self._save_token = 0
+        self.page_out_min: int | None = None  # bytes; None: project_open's default (tests: 0)
         self.actions = self._build_menu()
         window.edits.editsChanged.connect(self._on_edits_changed)
         self.session.songLoaded.connect(lambda _a: self.forget())
@@ -363,8 +364,11 @@ class ProjectGlue(QObject):
         return True
 
     def open_project(self, path) -> None:
-        """Open a project (through the session's loader: off the GUI thread)."""
-        self.session.load(path)
+        """Open a project (through the session's loader: off the GUI thread), once the
+        open song waits on disk (``project_open``)."""
+        from stemsplit.gui.project_open import old_song_to_disk
+
+        self.session.load(path, after=old_song_to_disk(self.window, self.page_out_min))
 
     def forget(self) -> None:
         """Another song was opened: it is not the project any more, nothing is unsaved."""

@@ -155,15 +155,16 @@ class Session(QObject):
 
     # -- loading -------------------------------------------------------------------------
 
-    def load(self, path: str | Path, recover=None) -> None:
+    def load(self, path: str | Path, recover=None, after=None) -> None:
         """Open a song in the background; on failure the current song stays loaded.
 
         ``recover``: a crash-recovery snapshot (core.recovery Orphan) to open instead.
+        ``after``: a threading.Event the reading waits for (the open song going to disk).
         """
         path = str(path)
         if self._loader is not None:
             self._loader.cancel.set()
-        loader = LoadThread(path, self, recover=recover)
+        loader = LoadThread(path, self, recover=recover, after=after)
         # Bound methods of this QObject, not lambdas: the slots then run queued on
         # the GUI thread; the sender tells which (possibly stale) thread spoke.
         loader.loaded.connect(self._on_loaded)

@@ -38,3 +38,46 @@ def test_a_folder_that_cannot_be_written_raises_oserror(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(OSError):
         Spilled({"a": np.zeros((2, 4), np.float32)}, blocker / "scratch")
+
+
+def mapping_of(a: np.ndarray) -> str:
+    """The /proc/self/maps line holding the middle of ``a``'s memory."""
+    mid = a.__array_interface__["data"][0] + a.nbytes // 2
+    with open("/proc/self/maps") as f:
+        for line in f:
+            lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+            if lo <= mid < hi:
+                return line
+    return ""
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(x.split()[1]) for x in f if x.startswith("VmRSS:")) / 1024
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="Linux only")
+def test_page_out_keeps_the_same_arrays_and_bits_and_gives_the_ram_back(tmp_path):
+    from stemsplit.core.recovery.spill import page_out
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((2, 12_000_001)).astype(np.float32)  # 96 MB, not page-aligned
+    view = a[:, 7:]  # the editor's view of the same memory
+    small = rng.standard_normal((2, 1000)).astype(np.float32)  # shares pages with others
+    want, want_small = a.copy(), small.copy()
+    before = rss_mb()
+    moved = page_out([a, view, small], tmp_path)
+    assert moved > a.nbytes - 2 * 4096 and moved <= a.nbytes  # whole pages inside, once
+    assert rss_mb() < before - 80  # the RAM went back at once
+    assert list(tmp_path.iterdir()) == []  # the scratch file has no name any more
+    assert PREFIX in mapping_of(a) and "(deleted)" in mapping_of(a)
+    assert PREFIX not in mapping_of(small)  # under MIN_PAGE_OUT: left in RAM
+    np.testing.assert_array_equal(a, want)
+    np.testing.assert_array_equal(small, want_small)
+    view[1, -1] = 5.0  # copy-on-write: edits still land in the arrays, not in the file
+    a[0, 0] = -3.0
+    assert a[1, -1] == 5.0 and view[0, 0] == a[0, 7]
+    want[1, -1], want[0, 0] = 5.0, -3.0
+    np.testing.assert_array_equal(a, want)
+    assert page_out([a], tmp_path) > 0  # again, with written pages: still the same bits
+    np.testing.assert_array_equal(a, want)

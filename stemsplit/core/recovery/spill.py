@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -110,3 +111,94 @@ def sweep(folder: Path) -> None:
         if not p.name.startswith(mine):
             with contextlib.suppress(OSError):
                 p.unlink()
+
+
+# -- an open song's arrays moved to disk in place (while a project opens over it) ---------
+
+MIN_PAGE_OUT = 64 << 20  # smaller arrays may share pages with the allocator's own data
+
+
+def page_out(arrays, folder: Path) -> int:
+    """Back these arrays' memory by a scratch file instead of RAM, in place (Linux).
+
+    The same array objects keep the same addresses and the same bits: each whole page
+    inside an array is written to the file, then the file is mapped over it privately
+    (copy-on-write: a later write goes to RAM, never to the file). The RAM they held
+    goes back at once; pages read later come from the OS's file cache. Used while a
+    project opens over the song: if the open fails, the song is still all there.
+
+    Nothing may write to the arrays meanwhile (run it where edits run). Arrays already
+    backed by a file, not contiguous or under ``MIN_PAGE_OUT`` bytes are left as they are.
+
+    Returns:
+        The bytes moved out of RAM (0 where this is not Linux).
+
+    Raises:
+        OSError: the disk refused; nothing was changed then.
+    """
+    spans = _page_spans(arrays)
+    if not spans or not sys.platform.startswith("linux"):
+        return 0
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}-", suffix=".f32", dir=folder)
+    try:
+        offsets, offset = [], 0
+        with open(fd, "wb", buffering=0, closefd=False) as f:
+            for lo, hi in spans:
+                for a in range(lo, hi, WRITE_BLOCK):
+                    block = memoryview((ctypes.c_char * min(WRITE_BLOCK, hi - a)).from_address(a))
+                    while block:
+                        block = block[f.write(block):]
+                offsets.append(offset)
+                offset += hi - lo
+        moved = 0
+        for (lo, hi), off in zip(spans, offsets, strict=True):
+            got = libc.mmap(lo, hi - lo, mmap.PROT_READ | mmap.PROT_WRITE,
+                            mmap.MAP_PRIVATE | _MAP_FIXED, fd, off)
+            if got != lo:  # only the vma limit makes this fail; the span keeps its RAM
+                err = ctypes.get_errno()
+                raise OSError(err, f"cannot map the scratch file: {os.strerror(err)}")
+            moved += hi - lo
+        return moved
+    finally:
+        os.close(fd)  # the mappings keep the file's pages; its name goes at once
+        Path(name).unlink(missing_ok=True)
+
+
+_MAP_FIXED = 0x10
+
+
+def _page_spans(arrays) -> list[tuple[int, int]]:
+    """The whole pages inside the arrays' memory, overlaps merged, in address order."""
+    page = mmap.PAGESIZE
+    spans = []
+    for a in arrays:
+        if (not isinstance(a, np.ndarray) or a.nbytes < MIN_PAGE_OUT
+                or not a.flags.c_contiguous or _file_backed(a)):
+            continue
+        start = a.__array_interface__["data"][0]
+        lo, hi = -(-start // page) * page, (start + a.nbytes) // page * page
+        if hi > lo:
+            spans.append((lo, hi))
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _file_backed(a: np.ndarray) -> bool:
+    while a is not None:
+        if isinstance(a, (mmap.mmap, np.memmap)):
+            return True
+        a = getattr(a, "base", None)
+    return False

@@ -42,10 +42,14 @@ class LoadThread(QThread):
     loaded = Signal(object, object)  # Audio, SongDisplay
     failed = Signal(str)
 
-    def __init__(self, path: str, parent=None, recover=None) -> None:
+    def __init__(self, path: str, parent=None, recover=None,
+                 after: threading.Event | None = None) -> None:
         super().__init__(parent)
         self.path = path
         self.recover = recover  # a core.recovery Orphan to restore instead of a file
+        # Set once the open song's arrays are on disk: reading waits for it, so the
+        # old song and the new one are never both in RAM.
+        self.after = after
         self.cancel = threading.Event()
         self.project = None  # a .stemsplit project: its stems and edits come with the song
 
@@ -53,6 +57,9 @@ class LoadThread(QThread):
         from stemsplit.core.audio.read import Audio, load_audio
         from stemsplit.core.errors import StemsplitError
 
+        while self.after is not None and not self.after.wait(0.05):
+            if self.cancel.is_set():
+                return
         try:
             if self.recover is not None or self.path.lower().endswith(".stemsplit"):
                 from stemsplit.core.project import load_project

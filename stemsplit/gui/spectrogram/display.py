@@ -142,6 +142,8 @@ class SongDisplay:
         db: scale -> the same in dB relative to the loudest pixel, floored at FLOOR_DB.
         envelope: ``(points,)`` peak level for the overview strip, 0..1.
         duration_s: song length.
+        level: scale -> 0..1 "how loud" weight of each pixel, computed with the rest
+            in the loader's thread (22 ms of the GUI thread otherwise).
     """
 
     grids: dict[str, DisplayGrid]
@@ -149,6 +151,18 @@ class SongDisplay:
     db: dict[str, np.ndarray]
     envelope: np.ndarray
     duration_s: float
+    level: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def levels(self) -> dict[str, np.ndarray]:
+        if not self.level:
+            self.level = loudness_weight(self.db)
+        return self.level
+
+
+def loudness_weight(db: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """0..1 per pixel: overlays colour what is audible, not the noise floor."""
+    return {s: np.ascontiguousarray(np.clip(1 - d / FLOOR_DB, 0, 1) ** 1.5, dtype=np.float32)
+            for s, d in db.items()}
 
 
 def power_to_db(power: np.ndarray, ref: float) -> np.ndarray:
@@ -171,11 +185,6 @@ def compute_song_display(samples: np.ndarray, sample_rate: int,
              for s in SCALES}
     power = {s: np.zeros((g.rows, g.columns), np.float32) for s, g in grids.items()}
     counts = {s: np.zeros(g.columns, np.float32) for s, g in grids.items()}
-    # The channel mean straight into the padded buffer: no mono copy beside it (a 30-minute
-    # song's would be 300 MB more at the load's peak).
-    half = STFT_SIZE // 2
-    padded = np.zeros(n + 2 * half, np.float32)
-    np.mean(samples, axis=0, dtype=np.float32, out=padded[half: half + n])
     n_frames = 1 + n // STFT_HOP
     window = np.hanning(STFT_SIZE + 1)[:-1].astype(np.float32)
     norm = 1.0 / float(np.sum(window) ** 2)
@@ -184,7 +193,7 @@ def compute_song_display(samples: np.ndarray, sample_rate: int,
             break
         count = min(BLOCK_FRAMES, n_frames - start)
         frames = np.lib.stride_tricks.sliding_window_view(
-            padded[start * STFT_HOP: (start + count - 1) * STFT_HOP + STFT_SIZE],
+            _mono(samples, start * STFT_HOP, (count - 1) * STFT_HOP + STFT_SIZE),
             STFT_SIZE)[::STFT_HOP] * window
         spec = np.abs(np.fft.rfft(frames, axis=1)).astype(np.float32).T  # (bins, frames)
         spec = np.square(spec) * norm
@@ -197,13 +206,25 @@ def compute_song_display(samples: np.ndarray, sample_rate: int,
             counts[s][first: first + len(k)] += k
     for s in SCALES:
         power[s] /= np.maximum(counts[s], 1)
-    del padded
     loudest = max(float(p.max()) for p in power.values())
     if loudest <= SILENCE_POWER:  # digital silence: draw the floor, not 0 dB everywhere
         db = {s: np.full(p.shape, FLOOR_DB, np.float32) for s, p in power.items()}
     else:
         db = {s: power_to_db(p, loudest) for s, p in power.items()}
-    return SongDisplay(grids, power, db, _envelope(samples), duration)
+    return SongDisplay(grids, power, db, _envelope(samples), duration, loudness_weight(db))
+
+
+def _mono(samples: np.ndarray, start: int, length: int) -> np.ndarray:
+    """The channel mean of the centred (zero-padded) signal's ``[start, start+length)``,
+    one block at a time: a whole-song mono copy is 300 MB on a 30-minute song, and it
+    was held while a project opened beside the song still open."""
+    half, n = STFT_SIZE // 2, samples.shape[-1]
+    out = np.zeros(length, np.float32)
+    a, b = max(start - half, 0), min(start + length - half, n)
+    if b > a:
+        at = a - (start - half)
+        np.mean(samples[:, a:b], axis=0, dtype=np.float32, out=out[at: at + b - a])
+    return out
 
 
 def _envelope(samples: np.ndarray, points: int = 2000, block: int = 1 << 20) -> np.ndarray:

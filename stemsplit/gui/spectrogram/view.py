@@ -106,10 +106,7 @@ class SpectrogramView(pg.PlotWidget):
         self.set_loop(None)
         self._level = {}
         if song is not None:
-            # 0..1 "how loud" weight: overlays colour what is audible, not the noise floor.
-            self._level = {s: np.ascontiguousarray(np.clip(1 - db / FLOOR_DB, 0, 1) ** 1.5,
-                                                   dtype=np.float32)
-                           for s, db in song.db.items()}
+            self._level = song.levels()  # computed in the loader's thread
         self._redraw_all()
         self.fit()
 
