@@ -60,12 +60,10 @@ class SpleeterSeparator(Separator):
         """The U-Nets as modules (the reference the fused network is built from); made only
         when needed, since the fused network usually comes from the cache (``prepared``)."""
         if self._net is None:
-            with torch.device("meta"):  # no random init of weights that are replaced anyway
-                net = StemUNets(len(self.info.stems), self.info.unet)
-            net.to_empty(device="cpu")
-            for name, buffer in net.named_buffers():
-                if name.endswith("num_batches_tracked"):
-                    buffer.zero_()
+            # built plainly: a "meta" build + to_empty would skip the random init, but
+            # to_empty pulls in torch's symbolic-shape code (sympy), which the frozen app
+            # leaves out; the init costs little and only when the cache cannot serve
+            net = StemUNets(len(self.info.stems), self.info.unet)
             for stem, arrays, one in zip(self.info.stems, self.info.load_weights(), net.nets,
                                          strict=True):
                 load_into(one, arrays, f"{self.info.name} weights for {stem}")
