@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import shutil
 import signal
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from stemsplit.core.models import store as model_store
+from tests._as_nobody import run_as_nobody
 
 
 def _run_as_another_user(action: str, name: str) -> dict:
@@ -33,26 +33,11 @@ def _run_as_another_user(action: str, name: str) -> dict:
 
     get_model(name)
     model_install.needs_licence_acceptance(name)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report and leave without running pytest's teardown
-        try:
-            os.close(read)
-            if os.geteuid() == 0:
-                os.setgid(65534)
-                os.setuid(65534)
-            out, err = io.StringIO(), io.StringIO()
-            code = run_models(argparse.Namespace(action=action, name=name), out, err)
-            report = {"code": code, "out": out.getvalue(), "err": err.getvalue()}
-        except BaseException as exc:  # noqa: BLE001 (reported to the parent)
-            report = {"code": -1, "out": "", "err": f"{type(exc).__name__}: {exc}"}
-        os.write(write, json.dumps(report).encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read, "rb") as fh:
-        data = fh.read()
-    os.waitpid(pid, 0)
-    return json.loads(data)
+    def run() -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = run_models(argparse.Namespace(action=action, name=name), out, err)
+        return code, out.getvalue(), err.getvalue()
+    return run_as_nobody(run)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork to drop privileges")

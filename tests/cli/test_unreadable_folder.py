@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import shutil
 import tempfile
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-NOBODY = 65534
+from tests._as_nobody import run_as_nobody
 
 
 def _separate_as_nobody(args: list[str], warm_up: list[str]) -> dict:
@@ -27,27 +26,12 @@ def _separate_as_nobody(args: list[str], warm_up: list[str]) -> dict:
 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         main(warm_up)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report and leave without running pytest's teardown
-        try:
-            os.close(read)
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            out, err = io.StringIO(), io.StringIO()
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                code = main(args)
-            report = {"code": code, "out": out.getvalue(), "err": err.getvalue()}
-        except BaseException as exc:  # noqa: BLE001 (reported to the parent)
-            report = {"code": -1, "out": "", "err": f"{type(exc).__name__}: {exc}"}
-        os.write(write, json.dumps(report).encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read, "rb") as fh:
-        data = fh.read()
-    os.waitpid(pid, 0)
-    return json.loads(data)
+    def run() -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(args)
+        return code, out.getvalue(), err.getvalue()
+    return run_as_nobody(run)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork") or os.geteuid() != 0,
