@@ -194,3 +194,22 @@ def test_check_writable_reports_missing_space(tmp_path):
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(AudioWriteError):
         check_writable(tmp_path / "file")
+
+
+@pytest.mark.parametrize("bits", ["16", "24"])
+def test_integer_samples_are_the_float64_rounding_of_the_dithered_block(tmp_path, bits):
+    # the written integers are exactly rint((x + dither) * 2^(bits-1)) computed in float64,
+    # clipped, for a float32 block with overs, exact halves and full scale
+    audio = music_like(SR // 2, 2, seed=7).astype(np.float32)
+    audio[:, ::997] = 1.3
+    audio[0, 5], audio[1, 5] = -1.0, 1.0 - 2.0 ** -16
+    audio[:, 7] = 0.5 * 2.0 ** -15 * np.array([1, 3])
+    path = write_audio(tmp_path / "q.wav", audio, SR, OutputFormat("wav", bits), seed=11)
+    got = sf.read(path, dtype="int32", always_2d=True)[0].T
+    data = audio.T
+    if bits == "16":
+        data = data + tpdf_dither(data.shape, 16, np.random.default_rng(11))
+    full = 2.0 ** (int(bits) - 1)
+    want = np.clip(np.rint(data.astype(np.float64) * full), -full, full - 1).T
+    shift = 32 - int(bits)
+    assert np.array_equal(got >> shift, want.astype(np.int64))
