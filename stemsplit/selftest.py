@@ -95,6 +95,13 @@ def _run(out: Callable[[str], None]) -> int:
     out(f"separated in {sep_s:.2f} s ({duration / sep_s:.1f}x real time) on {separator.device}")
 
     failures = _check(mix, result.stems, out)
+    if info.family == "spleeter":
+        from stemsplit.core.models.spleeter import prepared
+
+        # the packaged app has bytecode only: the fused network's cache key must not need
+        # sources, or every start pays the 0.6-2 s build again
+        if prepared.code_fingerprint() is None:
+            failures.append("the fused network cannot be cached (its code has no fingerprint)")
     for line in failures:
         out(f"FAIL: {line}")
     out("self-test " + ("FAILED" if failures else "passed"))

@@ -13,6 +13,12 @@ Every rewrite is exact in real arithmetic (only rounding differs from
   correction per input shape is added to those few rows and columns only.
 - The pixel (un)shuffle, the activation and the concatenation with the skip
   happen in one strided write into the next layer's input buffer.
+- Encoder layers 2-6 run their 5x5 stride-2 kernels on a buffer whose zero
+  border is TensorFlow's 'same' padding (25 taps per output, not the 36 of the
+  unshuffled 3x3 form); decoder layers 1-4 run as transposed convolutions, with
+  bias and folded constant as one cached map per input size (what the constant
+  adds varies by output phase). Network per 512 x 1024 chunk, 2 threads, both
+  U-Nets: bf16 115 -> 90 ms, fp32 183 -> 163 ms (decoder part; benchmarks/README.md).
 
 On a 512 x 1024 segment this removes about half of the elementwise passes, which
 dominate once the convolutions run on bf16 units (see benchmarks/README.md).
@@ -22,12 +28,15 @@ one-channel head runs in float32, so the soft masks are not rounded to bf16.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
-import torch.nn.functional as F
 
+from stemsplit.core.models.spleeter.folded_conv import FoldedConv, f64
 from stemsplit.core.models.spleeter.unet import StemUNets, UNet, phase_kernel, unshuffle_kernel
+
+# Decoder layers run as transposed convolutions (25 taps) rather than the 3x3 phase form
+# (36 taps): faster for the first four on 2 cores in fp32 and bf16; the last two, with
+# 16 and 1 output channels, run better as the phase form (benchmarks/README.md).
+TRANSPOSED_LAYERS = ()
 
 # Folding divides by the encoder's batch-norm scale; below this it would lose precision.
 MIN_FOLD_SCALE = 1e-3
@@ -35,13 +44,8 @@ MIN_FOLD_SCALE = 1e-3
 
 def _bn_affine(bn: torch.nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Batch-norm in eval mode as ``x -> a x + b`` (float64)."""
-    a = _f64(bn.weight) / torch.sqrt(_f64(bn.running_var) + bn.eps)
-    return a, _f64(bn.bias) - _f64(bn.running_mean) * a
-
-
-def _f64(t: torch.Tensor) -> torch.Tensor:
-    """Folding is done in float64 on the CPU (MPS has no float64), then cast once."""
-    return t.detach().to("cpu", torch.float64)
+    a = f64(bn.weight) / torch.sqrt(f64(bn.running_var) + bn.eps)
+    return a, f64(bn.bias) - f64(bn.running_mean) * a
 
 
 def activate_into(name: str, src: torch.Tensor, dst: torch.Tensor) -> None:
@@ -83,109 +87,6 @@ def split_pixels(x: torch.Tensor) -> torch.Tensor:
     """``(B, C, 2H, 2W)`` -> the view ``(B, C, H, 2, W, 2)``."""
     b, c, h2, w2 = x.shape
     return x.unflatten(2, (h2 // 2, 2)).unflatten(4, (w2 // 2, 2))
-
-
-@dataclass
-class FoldedConv:
-    """A stride-1 'same' convolution with a per-channel affine map of its input folded in.
-
-    It computes ``conv(s * x + t)`` from the stored ``x`` exactly: ``weight`` is
-    the original kernel scaled by ``s`` per input channel, ``bias`` holds the
-    constant's interior contribution, and ``_borders`` the per-shape corrections.
-    """
-
-    weight: torch.Tensor
-    bias: torch.Tensor
-    padding: int = 1
-    dilation: int = 1
-    raw_weight: torch.Tensor | None = None  # fp32, unscaled: for the border corrections
-    shift: torch.Tensor | None = None       # t, one per input channel (fp32); None: no shift
-    _borders: dict = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, kernel: torch.Tensor, bias: torch.Tensor, dtype: torch.dtype,
-              scale: torch.Tensor | None = None, shift: torch.Tensor | None = None,
-              padding: int = 1, dilation: int = 1) -> FoldedConv:
-        """``kernel``: ``(cout, cin, k, k)``; ``scale``/``shift``: ``(cin,)`` float64 or None."""
-        k, b = _f64(kernel), _f64(bias)
-        if scale is not None:
-            scaled = k * scale.view(1, -1, 1, 1)
-        else:
-            scaled = k
-        if shift is not None:
-            b = b + (k * shift.view(1, -1, 1, 1)).sum(dim=(1, 2, 3))
-        return cls(scaled.to(dtype).contiguous(memory_format=torch.channels_last),
-                   b.to(dtype), padding, dilation,
-                   k.float() if shift is not None else None,
-                   shift.float() if shift is not None else None)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.conv2d(x, self.weight, self.bias, padding=self.padding, dilation=self.dilation)
-        if self.shift is not None:
-            self._fix_borders(y)
-        return y
-
-    def _reach(self) -> tuple[int, int]:
-        span = self.dilation * (self.raw_weight.shape[-1] - 1)
-        return self.padding, span - self.padding
-
-    def _fix_borders(self, y: torch.Tensor) -> None:
-        h, w = y.shape[-2:]
-        key = (h, w, y.dtype, y.device)
-        fix = self._borders.get(key)
-        if fix is None:
-            fix = self._borders[key] = self._border_maps(h, w, y.dtype, y.device)
-        (top, bottom), corrections = self._reach(), fix
-        y[:, :, :top] += corrections[0]
-        y[:, :, h - bottom:] += corrections[1]
-        y[:, :, top: h - bottom, :top] += corrections[2]
-        y[:, :, top: h - bottom, w - bottom:] += corrections[3]
-
-    def _border_maps(self, h: int, w: int, dtype: torch.dtype, device: torch.device
-                     ) -> tuple[torch.Tensor, ...]:
-        """What the constant adds on the borders minus what the bias already added.
-
-        On a constant input an output row sees the same taps as every row at the same
-        distance from its edge, and every interior row sees all taps (columns
-        likewise). So only ``span + 1`` distinct rows and columns exist; they are
-        summed tap by tap in float64 (a full-size fp32 convolution of the constant
-        cost ~0.4 s for two U-Nets on the first chunk), then the interior row and
-        column are repeated out to the real size.
-        """
-        top, bottom = self._reach()
-        side = top + bottom + 1
-        small = h < side or w < side
-        rows = list(range(h)) if small else [*range(top + 1), *range(h - bottom, h)]
-        cols = list(range(w)) if small else [*range(top + 1), *range(w - bottom, w)]
-        taps = _f64(self.raw_weight) * _f64(self.shift).view(1, -1, 1, 1)
-        per_tap = taps.sum(dim=1)                                  # (cout, k, k)
-        seen = per_tap.new_tensor(self._valid_taps(rows, h))       # (rows, k)
-        seen_cols = per_tap.new_tensor(self._valid_taps(cols, w))  # (cols, k)
-        full = torch.einsum("ouv,iu,jv->oij", per_tap, seen, seen_cols)
-        diff = (full - per_tap.sum(dim=(1, 2)).view(-1, 1, 1)).unsqueeze(0)
-        if small:
-            parts = (diff[:, :, :top], diff[:, :, h - bottom:],
-                     diff[:, :, top: h - bottom, :top], diff[:, :, top: h - bottom, w - bottom:])
-        else:
-            inner = h - top - bottom
-            parts = (_stretch(diff[:, :, :top], top, w),
-                     _stretch(diff[:, :, side - bottom:], top, w),
-                     diff[:, :, top: top + 1, :top].expand(-1, -1, inner, -1),
-                     diff[:, :, top: top + 1, side - bottom:].expand(-1, -1, inner, -1))
-        return tuple(p.to(device, dtype).contiguous() for p in parts)
-
-    def _valid_taps(self, positions: list[int], size: int) -> list[list[float]]:
-        """1.0 where tap ``u`` of output ``i`` reads inside the input, 0.0 on the padding."""
-        k = self.raw_weight.shape[-1]
-        return [[float(0 <= i - self.padding + self.dilation * u < size) for u in range(k)]
-                for i in positions]
-
-
-def _stretch(rows: torch.Tensor, middle: int, size: int) -> torch.Tensor:
-    """Repeat column ``middle`` of ``(1, C, r, side)`` so that it becomes ``size`` wide."""
-    centre = rows[..., middle: middle + 1]
-    return torch.cat([rows[..., :middle], centre.expand(-1, -1, -1, size - rows.shape[-1] + 1),
-                      rows[..., middle + 1:]], dim=-1)
 
 
 def _move(conv: FoldedConv, device: torch.device) -> FoldedConv:
@@ -230,7 +131,7 @@ class FusedUNet:
         for i in range(1, 7):
             conv = getattr(net, f"down{i}_conv")[1]
             a, b = _bn_affine(getattr(net, f"down{i}_act")[0])
-            weight, bias = _f64(conv.weight), _f64(conv.bias)
+            weight, bias = f64(conv.weight), f64(conv.bias)
             # the bottleneck's batch-norm output is unused (only its conv feeds the decoder)
             if i < 6 and a.abs().min() >= MIN_FOLD_SCALE:
                 weight, bias = weight * a.view(-1, 1, 1, 1), bias * a + b
@@ -240,23 +141,30 @@ class FusedUNet:
                 recover.append((torch.ones_like(a), torch.zeros_like(b)))
                 self.encoder_bn.append(tuple(v.to(self.dtype).view(1, -1, 1, 1)
                                              .to(self.device) for v in (a, b)))
-            kernel = phase_first_inputs(unshuffle_kernel(weight))
-            self.encoder.append(_move(FoldedConv.build(kernel, bias, self.dtype), self.device))
+            if i == 1:  # two input channels: the unshuffled 3x3 form runs faster
+                conv = FoldedConv.build(phase_first_inputs(unshuffle_kernel(weight)), bias,
+                                        self.dtype)
+            else:  # the plain 5x5 stride-2 kernel on a zero-bordered input: 25 taps, not 36
+                conv = FoldedConv.build(weight, bias, self.dtype, padding=0, stride=2)
+            self.encoder.append(_move(conv, self.device))
         self.decoder: list[FoldedConv] = []
         self.skip_channels: list[int] = []
         previous = None  # the previous decoder layer's batch-norm, moved into this layer
         for k in range(1, 7):
             block = getattr(net, f"up{k}")
-            kernel = phase_first_outputs(phase_kernel(_f64(block[0].weight)))
-            bias = _f64(block[0].bias).repeat(4)
             scale = shift = None
             if previous is not None:
                 skip_scale, skip_shift = recover[6 - k]
                 scale = torch.cat([skip_scale, previous[0]])
                 shift = torch.cat([skip_shift, previous[1]])
                 self.skip_channels.append(len(skip_scale))
-            self.decoder.append(_move(FoldedConv.build(kernel, bias, self.dtype, scale, shift),
-                                      self.device))
+            if k in TRANSPOSED_LAYERS:
+                conv = FoldedConv.build_transposed(block[0].weight, block[0].bias, self.dtype,
+                                                   scale, shift)
+            else:
+                conv = FoldedConv.build(phase_first_outputs(phase_kernel(f64(block[0].weight))),
+                                        f64(block[0].bias).repeat(4), self.dtype, scale, shift)
+            self.decoder.append(_move(conv, self.device))
             previous = _bn_affine(block[3])
         head = net.up7[0]
         self.head = _move(FoldedConv.build(head.weight, head.bias, torch.float32, previous[0],
@@ -266,6 +174,16 @@ class FusedUNet:
     def _empty(self, b: int, c: int, h: int, w: int) -> torch.Tensor:
         return torch.empty(b, c, h, w, dtype=self.dtype, device=self.device,
                            memory_format=torch.channels_last)
+
+    def _bordered(self, b: int, c: int, h: int, w: int) -> torch.Tensor:
+        """A ``(b, c, h + 3, w + 3)`` buffer whose 1-before/2-after border is zero: TensorFlow's
+        'same' padding of a 5x5 stride-2 convolution, written once instead of by F.pad."""
+        x = self._empty(b, c, h + 3, w + 3)
+        x[:, :, :1].zero_()
+        x[:, :, h + 1:].zero_()
+        x[:, :, 1: h + 1, :1].zero_()
+        x[:, :, 1: h + 1, w + 1:].zero_()
+        return x
 
     def __call__(self, mag: torch.Tensor) -> torch.Tensor:
         """``(B, 2, T, F)`` magnitudes -> ``(B, 2, T, F)`` float32 masks (or logits)."""
@@ -280,24 +198,26 @@ class FusedUNet:
                 break
             b, c, h, w = z.shape
             k = 7 - i
-            buffer = self._empty(b, self.decoder[k - 1].weight.shape[1], h, w)
+            buffer = self._empty(b, self.decoder[k - 1].in_channels, h, w)
             buffer[:, :c].copy_(z)
             inputs[k] = buffer
             bn = self.encoder_bn[i - 1]
-            x = self._empty(b, 4 * c, h // 2, w // 2)
-            activate_into(self.encoder_activation, split_pixels(z if bn is None else
-                                                                z * bn[0] + bn[1]),
-                          phases(x))
+            x = self._bordered(b, c, h, w)
+            activate_into(self.encoder_activation, z if bn is None else z * bn[0] + bn[1],
+                          x[:, :, 1: h + 1, 1: w + 1])
         u = z  # the bottleneck's convolution output
         for k, conv in enumerate(self.decoder, start=1):
             y = conv(u)
-            b, c4, h, w = y.shape
             if k < 6:
                 u = inputs.pop(k + 1)
                 target = u[:, self.skip_channels[k - 1]:]
             else:
+                b, c4, h, w = y.shape
                 u = target = self._empty(b, c4 // 4, 2 * h, 2 * w)
-            activate_into(self.decoder_activation, phases(y), split_pixels(target))
+            if conv.transposed:
+                activate_into(self.decoder_activation, y, target)
+            else:
+                activate_into(self.decoder_activation, phases(y), split_pixels(target))
         out = self.head(u.float())  # one channel: cheap, and the masks keep fp32 resolution
         return out.sigmoid_() if self.sigmoid_head else out
 

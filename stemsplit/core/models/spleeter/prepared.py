@@ -7,7 +7,7 @@ audio. The result depends only on the weights, the U-Net's config, the dtype and
 this code, so it is saved once as safetensors beside the fast copy of the built-in
 weights and read back on the next start (~0.1 s), without reading the original
 weights at all. The key is the weight files' identity (path, size, mtime, as the
-built-in copy's), the model and dtype, and the source of the modules that do the
+built-in copy's), the model and dtype, and the compiled code of the modules that do the
 folding, so editing them can never leave a stale network behind. A CRC32 over the
 tensor bytes is checked on every read: a flipped bit on disk must not become
 wrong stems forever; a damaged or unreadable file is simply rebuilt.
@@ -28,12 +28,15 @@ from pathlib import Path
 
 import torch
 
-from stemsplit.core.models.spleeter.fused import FoldedConv, FusedStemUNets, FusedUNet
+from stemsplit.core.models.spleeter.folded_conv import FoldedConv
+from stemsplit.core.models.spleeter.fused import FusedStemUNets, FusedUNet
 
 log = logging.getLogger(__name__)
 
-FORMAT = "stemsplit-fused-unets-1"
-_CODE = ("fused.py", "unet.py", "prepared.py")  # what the cached tensors are computed by
+FORMAT = "stemsplit-fused-unets-3"  # 3: stride-2 encoder, transposed decoder layers
+# what the cached tensors are computed by
+_CODE = ("stemsplit.core.models.spleeter.fused", "stemsplit.core.models.spleeter.folded_conv",
+         "stemsplit.core.models.spleeter.unet", "stemsplit.core.models.spleeter.prepared")
 _CONV_FIELDS = ("weight", "bias", "raw_weight", "shift")
 
 
@@ -53,13 +56,38 @@ def cache_key(info, dtype: torch.dtype) -> str | None:
     try:
         paths = files()
         ident = [f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths]
-        here = Path(__file__).parent
-        code = [hashlib.sha256((here / name).read_bytes()).hexdigest() for name in _CODE]
     except OSError:
         return None  # a missing file: loading the weights says why
+    code = code_fingerprint()
+    if code is None:
+        return None
     text = json.dumps([FORMAT, info.name, len(info.stems), repr(info.unet), str(dtype),
                        torch.__version__, ident, code])
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def code_fingerprint() -> str | None:
+    """A hash of the compiled code of the modules that compute the cached tensors.
+
+    Compiled code, not the .py files: the packaged app has no sources (PyInstaller
+    keeps bytecode only), and a key that needs them would rebuild at every start.
+    None when a loader cannot give its code (the network is then built each time).
+    """
+    import importlib
+    import marshal
+
+    digest = hashlib.sha256()
+    for name in _CODE:
+        module = importlib.import_module(name)
+        loader = getattr(module.__spec__, "loader", None)
+        try:
+            code = loader.get_code(name)
+        except (AttributeError, ImportError, OSError):
+            return None
+        if code is None:
+            return None
+        digest.update(marshal.dumps(code))
+    return digest.hexdigest()
 
 
 def fused_unets(info, dtype: torch.dtype, device: torch.device,
@@ -93,7 +121,7 @@ def _conv_tensors(prefix: str, conv: FoldedConv, out: dict) -> list[int]:
         if name == "weight":  # channels_last, stored in its memory order (NHWC)
             value = value.permute(0, 2, 3, 1)
         out[f"{prefix}.{name}"] = value.detach().to("cpu").contiguous()
-    return [conv.padding, conv.dilation]
+    return [conv.padding, conv.dilation, conv.stride, conv.transposed]
 
 
 def _write(path: Path, key: str, fused: FusedStemUNets) -> None:
@@ -151,9 +179,9 @@ def _read(path: Path, key: str, info, dtype: torch.dtype, device: torch.device
             got = {f: tensors.get(f"{n}.{name}.{f}") for f in _CONV_FIELDS}
             got["weight"] = got["weight"].to(device).permute(0, 3, 1, 2)  # channels_last again
             got["bias"] = got["bias"].to(device)
-            padding, dilation = spec["convs"][name]
+            padding, dilation, stride, transposed = spec["convs"][name]
             return FoldedConv(got["weight"], got["bias"], padding, dilation,
-                              got["raw_weight"], got["shift"])
+                              got["raw_weight"], got["shift"], stride, bool(transposed))
 
         bns = []
         for i in range(spec["encoders"]):

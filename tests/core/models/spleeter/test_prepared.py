@@ -63,3 +63,44 @@ def test_the_key_follows_the_weight_files_and_the_dtype(tmp_path):
 
     assert prepared.cache_key(replace(info, load_weights=lambda: info.load_weights()),
                               torch.float32) is None
+
+
+def _fingerprint_of_a_sourceless_copy(tmp_path, edit=None) -> str:
+    """The code fingerprint in a copy of stemsplit whose fused-network modules exist only
+    as bytecode, as in the packaged app (PyInstaller keeps no .py files)."""
+    import compileall
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import stemsplit
+
+    root = tmp_path / "tree"
+    shutil.copytree(Path(stemsplit.__file__).parent, root / "stemsplit",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    folder = root / "stemsplit" / "core" / "models" / "spleeter"
+    if edit:
+        edit(folder)
+    for name in ("fused", "folded_conv", "unet", "prepared"):
+        compileall.compile_file(str(folder / f"{name}.py"), legacy=True, quiet=1)
+        (folder / f"{name}.py").unlink()
+    done = subprocess.run(
+        [sys.executable, "-c", "import stemsplit.core.models.spleeter.prepared as p;"
+         "assert p.__file__.endswith('.pyc'), p.__file__; print(p.code_fingerprint())"],
+        env={**__import__("os").environ, "PYTHONPATH": str(root)}, cwd=root, capture_output=True,
+        text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_the_key_needs_no_sources_and_follows_the_code(tmp_path):
+    plain = _fingerprint_of_a_sourceless_copy(tmp_path / "a")
+    assert plain not in ("", "None")
+
+    def edit(folder):
+        path = folder / "fused.py"
+        text = path.read_text()
+        assert "MIN_FOLD_SCALE = 1e-3" in text
+        path.write_text(text.replace("MIN_FOLD_SCALE = 1e-3", "MIN_FOLD_SCALE = 2e-3"))
+
+    assert _fingerprint_of_a_sourceless_copy(tmp_path / "b", edit) != plain
